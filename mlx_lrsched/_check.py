@@ -1,0 +1,88 @@
+"""Eager argument validation shared by every constructor.
+
+Every check raises an error that names the schedule, the parameter, the value and the allowed range,
+and returns the value normalised to a plain Python ``float``/``int`` so configs stay JSON-clean.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+from ._xp import MAX_STEP
+
+
+def real(owner: str, name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
+         low_open: bool = False, high_open: bool = False) -> float:
+    """A finite real number in the given interval (closed unless ``*_open``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: {name} must be a finite number in {interval}, got {value!r}")
+    return value
+
+
+def positive(owner: str, name: str, value: Any) -> float:
+    """A finite number > 0."""
+    return real(owner, name, value, low=0.0, low_open=True)
+
+
+def non_negative(owner: str, name: str, value: Any) -> float:
+    """A finite number >= 0."""
+    return real(owner, name, value, low=0.0)
+
+
+def integer(owner: str, name: str, value: Any, *, low: int = 0, high: int = MAX_STEP) -> int:
+    """An integer in ``[low, high]``; floats (even ``10.0``) and bools are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if not low <= value <= high:
+        bound = "2**63 - 1" if high == MAX_STEP else str(high)
+        raise ValueError(f"{owner}: {name} must be an integer in [{low}, {bound}], got {value}")
+    return value
+
+
+def flag(owner: str, name: str, value: Any) -> bool:
+    """A ``bool`` (not a truthy number or string)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def choice(owner: str, name: str, value: Any, allowed: Sequence[str]) -> str:
+    """One of the ``allowed`` strings."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{owner}: {name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def increasing_steps(owner: str, name: str, values: Any, *, low: int = 0) -> tuple[int, ...]:
+    """A non-empty, strictly increasing sequence of integer steps >= ``low``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{owner}: {name} must be a list of integers, got {type(values).__name__} {values!r}")
+    if not values:
+        raise ValueError(f"{owner}: {name} must not be empty")
+    steps = tuple(integer(owner, f"{name}[{i}]", v, low=low) for i, v in enumerate(values))
+    for i in range(1, len(steps)):
+        if steps[i] <= steps[i - 1]:
+            raise ValueError(f"{owner}: {name} must be strictly increasing, got {list(steps)}")
+    return steps
+
+
+def schedule(owner: str, name: str, value: Any) -> Any:
+    """A :class:`~mlx_lrsched.Schedule` instance (a plain number is wrapped as ``Constant``)."""
+    from .base import Schedule
+    from .decay import Constant
+
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return Constant(non_negative(owner, name, value))
+    raise TypeError(f"{owner}: {name} must be a Schedule or a learning rate, got {type(value).__name__} {value!r}")

@@ -1,0 +1,134 @@
+"""The array-namespace shim: one formula, two backends.
+
+A schedule's formula is written once against a :class:`Backend`. :func:`as_step` picks the backend from
+the type of the step it is given: MLX float32 for an ``mx.array`` or a Python ``int`` (MLX is the
+product), NumPy float64 for NumPy integers (the reference). The NumPy path never imports MLX.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+try:
+    import mlx.core as mx
+except ImportError:  # the NumPy reference backend works without MLX
+    mx = None
+
+MAX_STEP = 2**63 - 1
+"""Largest step every schedule is defined for (the optimizer counts in ``uint64``)."""
+
+Array = Any
+"""An ``mx.array`` or a ``numpy.ndarray`` (or NumPy scalar): the shim does not care which."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The handful of array functions the formulas use, bound to one library and one float dtype."""
+
+    name: str
+    float_dtype: Any
+    exp: Callable[[Array], Array]
+    expm1: Callable[[Array], Array]
+    log1p: Callable[[Array], Array]
+    sin: Callable[[Array], Array]
+    cos: Callable[[Array], Array]
+    sqrt: Callable[[Array], Array]
+    power: Callable[[Array, Any], Array]
+    where: Callable[[Array, Any, Any], Array]
+    minimum: Callable[[Any, Any], Array]
+    maximum: Callable[[Any, Any], Array]
+    abs: Callable[[Array], Array]
+
+    def to_float(self, integers: Array) -> Array:
+        """Cast an integer array to the backend's float dtype (exact for steps below 2**24 in float32)."""
+        return integers.astype(self.float_dtype)
+
+    def full(self, like: Array, value: float) -> Array:
+        """A float array shaped like ``like``, filled with ``value``."""
+        return self.to_float(like) * 0.0 + value
+
+
+NUMPY = Backend(
+    name="numpy",
+    float_dtype=np.float64,
+    exp=np.exp,
+    expm1=np.expm1,
+    log1p=np.log1p,
+    sin=np.sin,
+    cos=np.cos,
+    sqrt=np.sqrt,
+    power=np.power,
+    where=np.where,
+    minimum=np.minimum,
+    maximum=np.maximum,
+    abs=np.abs,
+)
+
+MLX: Backend | None = None
+if mx is not None:
+    MLX = Backend(
+        name="mlx",
+        float_dtype=mx.float32,
+        exp=mx.exp,
+        expm1=mx.expm1,
+        log1p=mx.log1p,
+        sin=mx.sin,
+        cos=mx.cos,
+        sqrt=mx.sqrt,
+        power=mx.power,
+        where=mx.where,
+        minimum=mx.minimum,
+        maximum=mx.maximum,
+        abs=mx.abs,
+    )
+
+
+def as_step(step: Any) -> tuple[Backend, Array]:
+    """Validate ``step`` and return the backend for it and the step as an integer array.
+
+    Python and NumPy steps are checked eagerly (negative or too large raises ``ValueError``).
+    A signed ``mx.array`` cannot be checked without a device sync (and not at all inside
+    ``mx.compile``), so negative MLX steps are clamped to 0: the schedule's value at step 0.
+    """
+    if mx is not None and isinstance(step, mx.array):
+        if step.dtype == mx.bool_ or not mx.issubdtype(step.dtype, mx.integer):
+            raise TypeError(f"step must be an integer array (the optimizer passes uint64), got dtype {step.dtype}")
+        if mx.issubdtype(step.dtype, mx.signedinteger):
+            step = mx.maximum(step, 0)
+        return MLX, step  # type: ignore[return-value]
+    if isinstance(step, (np.ndarray, np.generic)):
+        if step.dtype == np.bool_ or not np.issubdtype(step.dtype, np.integer):
+            raise TypeError(f"step must be an integer array or scalar, got dtype {step.dtype}")
+        step = np.asarray(step)
+        if step.size and (step.min() < 0 or step.max() > MAX_STEP):
+            raise ValueError(f"step must be in [0, 2**63 - 1], got values in [{step.min()}, {step.max()}]")
+        return NUMPY, step
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        if not 0 <= step <= MAX_STEP:
+            raise ValueError(f"step must be in [0, 2**63 - 1], got {step}")
+        if MLX is None:
+            return NUMPY, np.asarray(step, dtype=np.int64)
+        return MLX, mx.array(int(step), dtype=mx.int64)
+    raise TypeError(
+        "step must be an integer: a Python int, a NumPy integer array/scalar or an integer mx.array, "
+        f"got {type(step).__name__} {step!r}"
+    )
+
+
+def finish(xp: Backend, value: Array, step: Array) -> Array:
+    """Return ``value`` in the backend's float dtype with the step's shape."""
+    if xp is NUMPY:
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != step.shape:
+            value = np.broadcast_to(value, step.shape).copy()
+        return value[()] if value.ndim == 0 else value
+    if value.dtype != xp.float_dtype:
+        value = value.astype(xp.float_dtype)
+    if value.shape != step.shape:
+        value = mx.broadcast_to(value, step.shape)
+    return value
