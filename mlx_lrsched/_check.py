@@ -14,18 +14,26 @@ from typing import Any
 from ._xp import MAX_STEP
 
 
-def real(owner: str, name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
-         low_open: bool = False, high_open: bool = False) -> float:
+def real(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A finite real number in the given interval (closed unless ``*_open``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    below = value <= low if low_open else value < low
-    above = value >= high if high_open else value > high
-    if not math.isfinite(value) or below or above:
+    number = float(value)
+    below = number <= low if low_open else number < low
+    above = number >= high if high_open else number > high
+    if not math.isfinite(number) or below or above:
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be a finite number in {interval}, got {value!r}")
-    return value
+        raise ValueError(f"{owner}: {name} must be a finite number in {interval}, got {number!r}")
+    return number
 
 
 def positive(owner: str, name: str, value: Any) -> float:
@@ -42,11 +50,11 @@ def integer(owner: str, name: str, value: Any, *, low: int = 0, high: int = MAX_
     """An integer in ``[low, high]``; floats (even ``10.0``) and bools are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{owner}: {name} must be an integer, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if not low <= value <= high:
+    number = int(value)
+    if not low <= number <= high:
         bound = "2**63 - 1" if high == MAX_STEP else str(high)
-        raise ValueError(f"{owner}: {name} must be an integer in [{low}, {bound}], got {value}")
-    return value
+        raise ValueError(f"{owner}: {name} must be an integer in [{low}, {bound}], got {number}")
+    return number
 
 
 def flag(owner: str, name: str, value: Any) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+mx: Any
 try:
     import mlx.core as mx
 except ImportError:  # the NumPy reference backend works without MLX
@@ -32,6 +33,7 @@ class Backend:
 
     name: str
     float_dtype: Any
+    float_bits: int
     exp: Callable[[Array], Array]
     expm1: Callable[[Array], Array]
     log1p: Callable[[Array], Array]
@@ -43,6 +45,8 @@ class Backend:
     minimum: Callable[[Any, Any], Array]
     maximum: Callable[[Any, Any], Array]
     abs: Callable[[Array], Array]
+    take: Callable[[Array, Array], Array]
+    asarray: Callable[..., Array]
 
     def to_float(self, integers: Array) -> Array:
         """Cast an integer array to the backend's float dtype (exact for steps below 2**24 in float32)."""
@@ -56,6 +60,7 @@ class Backend:
 NUMPY = Backend(
     name="numpy",
     float_dtype=np.float64,
+    float_bits=64,
     exp=np.exp,
     expm1=np.expm1,
     log1p=np.log1p,
@@ -67,6 +72,8 @@ NUMPY = Backend(
     minimum=np.minimum,
     maximum=np.maximum,
     abs=np.abs,
+    take=np.take,
+    asarray=np.asarray,
 )
 
 MLX: Backend | None = None
@@ -74,6 +81,7 @@ if mx is not None:
     MLX = Backend(
         name="mlx",
         float_dtype=mx.float32,
+        float_bits=32,
         exp=mx.exp,
         expm1=mx.expm1,
         log1p=mx.log1p,
@@ -85,6 +93,8 @@ if mx is not None:
         minimum=mx.minimum,
         maximum=mx.maximum,
         abs=mx.abs,
+        take=mx.take,
+        asarray=mx.array,
     )
 
 
@@ -98,22 +108,26 @@ def as_step(step: Any) -> tuple[Backend, Array]:
     if mx is not None and isinstance(step, mx.array):
         if step.dtype == mx.bool_ or not mx.issubdtype(step.dtype, mx.integer):
             raise TypeError(f"step must be an integer array (the optimizer passes uint64), got dtype {step.dtype}")
-        if mx.issubdtype(step.dtype, mx.signedinteger):
-            step = mx.maximum(step, 0)
+        if step.dtype != mx.uint64:
+            # Widen to 64 bits so Python-int constants (boundaries up to 2**63 - 1) never overflow the dtype.
+            step = mx.maximum(step.astype(mx.int64), 0)
         return MLX, step  # type: ignore[return-value]
     if isinstance(step, (np.ndarray, np.generic)):
         if step.dtype == np.bool_ or not np.issubdtype(step.dtype, np.integer):
             raise TypeError(f"step must be an integer array or scalar, got dtype {step.dtype}")
         step = np.asarray(step)
+        if step.dtype != np.uint64:
+            step = step.astype(np.int64)
         if step.size and (step.min() < 0 or step.max() > MAX_STEP):
             raise ValueError(f"step must be in [0, 2**63 - 1], got values in [{step.min()}, {step.max()}]")
         return NUMPY, step
     if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        step = int(step)
         if not 0 <= step <= MAX_STEP:
             raise ValueError(f"step must be in [0, 2**63 - 1], got {step}")
         if MLX is None:
             return NUMPY, np.asarray(step, dtype=np.int64)
-        return MLX, mx.array(int(step), dtype=mx.int64)
+        return MLX, mx.array(step, dtype=mx.int64)
     raise TypeError(
         "step must be an integer: a Python int, a NumPy integer array/scalar or an integer mx.array, "
         f"got {type(step).__name__} {step!r}"

@@ -154,14 +154,13 @@ class PiecewiseConstant(Schedule):
         values = tuple(_check.non_negative(owner, f"values[{i}]", v) for i, v in enumerate(self.values))
         if len(values) != len(boundaries) + 1:
             raise ValueError(
-                f"{owner}: values must have one more entry than boundaries "
-                f"({len(boundaries) + 1}), got {len(values)}"
+                f"{owner}: values must have one more entry than boundaries ({len(boundaries) + 1}), got {len(values)}"
             )
         normalise(self, boundaries=boundaries, values=values)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         value = xp.full(t, self.values[0])
-        for boundary, later in zip(self.boundaries, self.values[1:]):
+        for boundary, later in zip(self.boundaries, self.values[1:], strict=True):
             value = xp.where(t > boundary, later, value)
         return value
 
@@ -259,13 +258,16 @@ class ExponentialDecay(Schedule):
         count = xp.maximum(t, self.transition_begin) - self.transition_begin if self.transition_begin else t
         log_rate = math.log(self.decay_rate)
         if self.staircase:
-            value = exp_decay(xp, self.init_lr, count // self.decay_steps, log_rate)
+            units = count // self.decay_steps
         else:
-            value = exp_decay(xp, self.init_lr, count, log_rate / self.decay_steps)
+            units, log_rate = count, log_rate / self.decay_steps
         if self.end_lr is None:
-            return value
-        bound = xp.maximum if self.decay_rate < 1.0 else xp.minimum
-        return bound(value, self.end_lr)
+            return exp_decay(xp, self.init_lr, units, log_rate)
+        if self.decay_rate > 1.0:  # cap the exponent too, so growth never overflows to inf
+            cap = math.ceil(math.log(self.end_lr / self.init_lr) / log_rate)
+            grown = exp_decay(xp, self.init_lr, xp.minimum(units, cap), log_rate, max_units=cap)
+            return xp.minimum(grown, self.end_lr)
+        return xp.maximum(exp_decay(xp, self.init_lr, units, log_rate), self.end_lr)
 
     @property
     def peak(self) -> float:

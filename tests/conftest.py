@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True)
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
 
 
 def rel_err(actual: np.ndarray, expected: np.ndarray, floor: float = 0.0) -> float:

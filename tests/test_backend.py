@@ -1,0 +1,99 @@
+"""The call contract: which backend a step selects, output dtype and shape, and step validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _samples import DECAY_SAMPLES
+
+from mlx_lrsched import MAX_STEP, CosineDecay, ExponentialDecay
+
+mx = pytest.importorskip("mlx.core")
+
+SCHEDULES = sorted(DECAY_SAMPLES)
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+@pytest.mark.parametrize("dtype", ["uint64", "int64", "int32", "uint32", "int16", "uint8"])
+def test_mlx_integer_steps_give_float32_mlx_arrays_of_the_same_shape(name, dtype):
+    steps = mx.array([[0, 1, 2], [3, 100, 255]], dtype=getattr(mx, dtype))
+    out = DECAY_SAMPLES[name](steps)
+    assert isinstance(out, mx.array)
+    assert out.dtype == mx.float32
+    assert out.shape == (2, 3)
+    expected = DECAY_SAMPLES[name](np.array([[0, 1, 2], [3, 100, 255]]))
+    np.testing.assert_allclose(np.array(out), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_optimizer_uint64_scalar_step_gives_float32_scalar(name):
+    out = DECAY_SAMPLES[name](mx.array(7, dtype=mx.uint64))
+    assert isinstance(out, mx.array) and out.dtype == mx.float32 and out.shape == ()
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_python_int_gives_mlx_float32_scalar_never_a_python_float(name):
+    out = DECAY_SAMPLES[name](12)
+    assert isinstance(out, mx.array) and out.dtype == mx.float32 and out.shape == ()
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_numpy_steps_give_float64_numpy(name):
+    schedule = DECAY_SAMPLES[name]
+    out = schedule(np.arange(6, dtype=np.uint64).reshape(2, 3))
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (2, 3)
+    scalar = schedule(np.int64(5))
+    assert isinstance(scalar, np.float64)
+    assert scalar == out.reshape(-1)[5]
+
+
+def test_python_int_above_int32_is_not_truncated():
+    schedule = ExponentialDecay(1.0, 0.5, decay_steps=2**40, staircase=True)
+    assert schedule(2**40).item() == 0.5
+    assert schedule(2**40 - 1).item() == 1.0
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_a_million_steps_evaluate_vectorised_on_both_backends(name):
+    schedule = DECAY_SAMPLES[name]
+    steps = np.arange(1_000_000, dtype=np.int64)
+    reference = schedule(steps)
+    values = schedule(mx.array(steps))
+    assert reference.shape == values.shape == (1_000_000,)
+    assert np.isfinite(reference).all() and (reference >= 0).all()
+
+
+@pytest.mark.parametrize("step", [-1, -(2**40), MAX_STEP + 1])
+def test_out_of_range_python_steps_raise(step):
+    with pytest.raises(ValueError, match="step must be in"):
+        CosineDecay(0.1, 100)(step)
+
+
+@pytest.mark.parametrize("steps", [np.array([0, -1]), np.int64(-3), np.array([2**63], dtype=np.uint64)])
+def test_out_of_range_numpy_steps_raise(steps):
+    with pytest.raises(ValueError, match="step must be in"):
+        CosineDecay(0.1, 100)(steps)
+
+
+@pytest.mark.parametrize("step", [1.0, 2.5, True, "3", None, [1, 2], np.float64(1.0), np.array([1.0])])
+def test_non_integer_steps_raise_type_error(step):
+    with pytest.raises(TypeError, match="step must be an integer"):
+        CosineDecay(0.1, 100)(step)
+
+
+@pytest.mark.parametrize("step", [mx.array(1.0), mx.array([True, False])])
+def test_float_and_bool_mlx_steps_raise_type_error(step):
+    with pytest.raises(TypeError, match="step must be an integer array"):
+        CosineDecay(0.1, 100)(step)
+
+
+def test_negative_signed_mlx_steps_are_clamped_to_step_zero():
+    # An mx.array cannot be checked without a device sync (nor inside mx.compile): documented clamp to 0.
+    schedule = CosineDecay(0.1, 100)
+    np.testing.assert_array_equal(np.array(schedule(mx.array([-5, 0], dtype=mx.int32))), np.float32([0.1, 0.1]))
+
+
+def test_empty_steps_give_empty_results():
+    schedule = CosineDecay(0.1, 100)
+    assert schedule(np.array([], dtype=np.int64)).shape == (0,)
+    assert schedule(mx.array([], dtype=mx.uint64)).shape == (0,)
