@@ -6,7 +6,8 @@ A schedule is an immutable callable ``step -> learning rate``; set it as ``learn
 
 from ._xp import MAX_STEP
 from .base import Schedule, from_config, schedule_names
-from .compose import PerEpoch
+from .compose import Clip, Join, PerEpoch, Product, Scale
+from .cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
 from .decay import (
     Constant,
     CosineDecay,
@@ -17,21 +18,57 @@ from .decay import (
     PolynomialDecay,
     StepDecay,
 )
+from .feedback import GradNormScaled, ReduceOnPlateau
+from .finder import LRRangeResult, lr_range_test
+from .hyper import ScheduledValue, apply_one_cycle, schedule_momentum
+from .mlx_lm import MLX_SCHEDULE_NAMES, from_mlx_lm_config, from_mlx_optimizers
+from .one_cycle import OneCycle, OneCycleMomentum
+from .plot import plot
+from .training import CompiledStep, FrozenScheduleError, ScheduleGuard, compile_step
+from .warmup import WSD, InverseSqrt, Linear, Warmup
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MAX_STEP",
+    "MLX_SCHEDULE_NAMES",
+    "WSD",
+    "Clip",
+    "CompiledStep",
     "Constant",
     "CosineDecay",
+    "CosineRestarts",
+    "CyclicExponentialDecay",
+    "CyclicLR",
     "ExponentialDecay",
+    "FrozenScheduleError",
+    "GradNormScaled",
+    "InverseSqrt",
     "InverseTimeDecay",
+    "Join",
+    "LRRangeResult",
+    "Linear",
     "MultiStepDecay",
+    "OneCycle",
+    "OneCycleMomentum",
     "PerEpoch",
     "PiecewiseConstant",
     "PolynomialDecay",
+    "Product",
+    "ReduceOnPlateau",
+    "Scale",
     "Schedule",
+    "ScheduleGuard",
+    "ScheduledValue",
     "StepDecay",
+    "Warmup",
+    "apply_one_cycle",
+    "compile_step",
     "from_config",
+    "from_mlx_lm_config",
+    "from_mlx_optimizers",
+    "lr_range_test",
+    "plot",
+    "schedule_momentum",
     "schedule_names",
 ]

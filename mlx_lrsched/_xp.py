@@ -47,6 +47,7 @@ class Backend:
     abs: Callable[[Array], Array]
     take: Callable[[Array, Array], Array]
     asarray: Callable[..., Array]
+    divmod: Callable[[Array, Any], tuple[Array, Array]]
 
     def to_float(self, integers: Array) -> Array:
         """Cast an integer array to the backend's float dtype (exact for steps below 2**24 in float32)."""
@@ -74,6 +75,7 @@ NUMPY = Backend(
     abs=np.abs,
     take=np.take,
     asarray=np.asarray,
+    divmod=np.divmod,
 )
 
 MLX: Backend | None = None
@@ -95,6 +97,7 @@ if mx is not None:
         abs=mx.abs,
         take=mx.take,
         asarray=mx.array,
+        divmod=mx.divmod,  # one graph node for both results, where ``//`` and ``%`` are two
     )
 
 
@@ -106,12 +109,13 @@ def as_step(step: Any) -> tuple[Backend, Array]:
     ``mx.compile``), so negative MLX steps are clamped to 0: the schedule's value at step 0.
     """
     if mx is not None and isinstance(step, mx.array):
-        if step.dtype == mx.bool_ or not mx.issubdtype(step.dtype, mx.integer):
-            raise TypeError(f"step must be an integer array (the optimizer passes uint64), got dtype {step.dtype}")
-        if step.dtype != mx.uint64:
-            # Widen to 64 bits so Python-int constants (boundaries up to 2**63 - 1) never overflow the dtype.
-            step = mx.maximum(step.astype(mx.int64), 0)
-        return MLX, step  # type: ignore[return-value]
+        dtype = step.dtype
+        if dtype == mx.uint64:  # what the optimizer passes, on every update: the fast path
+            return MLX, step  # type: ignore[return-value]
+        if dtype == mx.bool_ or not mx.issubdtype(dtype, mx.integer):
+            raise TypeError(f"step must be an integer array (the optimizer passes uint64), got dtype {dtype}")
+        # Widen to 64 bits so Python-int constants (boundaries up to 2**63 - 1) never overflow the dtype.
+        return MLX, mx.maximum(step.astype(mx.int64), 0)  # type: ignore[return-value]
     if isinstance(step, (np.ndarray, np.generic)):
         if step.dtype == np.bool_ or not np.issubdtype(step.dtype, np.integer):
             raise TypeError(f"step must be an integer array or scalar, got dtype {step.dtype}")

@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +61,18 @@ class Schedule:
     def phase_boundaries(self) -> tuple[int, ...]:
         """Steps where the formula changes phase (warmup end, cycle ends, ...), for plots. May be empty."""
         return ()
+
+    def __mul__(self, other: object) -> Schedule:
+        """``schedule * 0.5`` is ``Scale(schedule, 0.5)``; ``a * b`` is ``Product([a, b])``."""
+        from .compose import Product, Scale
+
+        if isinstance(other, Schedule):
+            return Product((self, other))
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return Scale(self, float(other))
+        return NotImplemented
+
+    __rmul__ = __mul__
 
     def curve(self, num_steps: int) -> np.ndarray:
         """The float64 reference values at steps ``0 .. num_steps - 1`` (NumPy only, no MLX needed)."""

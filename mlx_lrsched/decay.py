@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _check
-from ._shapes import anneal, elapsed, exp_decay, polynomial_weights
+from ._shapes import anneal, elapsed, exp_decay, power_weights
 from ._xp import Array, Backend
 from .base import Schedule, normalise
 
@@ -365,15 +365,16 @@ class PolynomialDecay(Schedule):
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         if self.cycle:
-            # integer period count: ceil(t / T), and 1 at t = 0 (Keras)
-            length = xp.maximum((t + (self.decay_steps - 1)) // self.decay_steps, 1) * self.decay_steps
-            left = length - t
-            w_left = xp.power(xp.to_float(left) / xp.to_float(length), self.power)
-            return self.end_lr + (self.init_lr - self.end_lr) * w_left
+            # The period ends at T * ceil(t / T) (at T when t = 0, as Keras). Its distance from t comes from
+            # t % T, and the length is summed in float: T * ceil(t / T) overflows int64 near step 2**63.
+            left = xp.where(t == 0, self.decay_steps, (self.decay_steps - t % self.decay_steps) % self.decay_steps)
+            # both weights to full precision: end + (init - end) * w_left cancels when w_left is near 1
+            w_left, w_done = power_weights(xp, xp.to_float(t), xp.to_float(left), self.power)
+            return self.init_lr * w_left + self.end_lr * w_done
         done = elapsed(xp, t, 0, self.decay_steps)
         if self.power == 1.0:
             return anneal(xp, self.init_lr, self.end_lr, done, self.decay_steps)
-        w_left, w_done = polynomial_weights(xp, done, self.decay_steps, self.power)
+        w_left, w_done = power_weights(xp, xp.to_float(done), xp.to_float(self.decay_steps - done), self.power)
         return self.init_lr * w_left + self.end_lr * w_done
 
     @property

@@ -1,0 +1,261 @@
+"""The 1cycle policy (PyTorch ``OneCycleLR``, seed 002's linear 1-cycle) and its momentum twin."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from . import _check
+from ._shapes import ANNEAL_SHAPES, blend, elapsed
+from ._xp import Array, Backend
+from .base import Schedule, normalise
+
+
+class _Phase(NamedTuple):
+    """One annealing phase: integer steps ``first..last`` move from ``start`` to ``end`` as the fraction
+    ``(t - begin) / (finish - begin)`` goes from 0 to 1 (``begin``/``finish`` are PyTorch's float phase ends)."""
+
+    first: int
+    last: int
+    begin: float
+    finish: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class OneCycle(Schedule):
+    r"""The 1cycle policy: warm up to ``max_lr``, then anneal far below the start (PyTorch ``OneCycleLR``).
+
+    .. math::
+        \eta_t = \operatorname{anneal}\!\left(a_k, b_k, \frac{t - e_{k-1}}{e_k - e_{k-1}}\right)
+        \quad \text{for the first phase } k \text{ with } t \le e_k, \qquad e_0 = 0
+
+    with PyTorch's phase ends :math:`e_1 = \rho N - 1`, :math:`e_2 = N - 1` and rates
+    :math:`\eta_{\max}/\delta \to \eta_{\max} \to \eta_{\max}/(\delta \phi)`; with ``three_phase``,
+    :math:`e_2 = 2 \rho N - 2`, :math:`e_3 = N - 1` and :math:`\eta_{\max}/\delta \to \eta_{\max} \to
+    \eta_{\max}/\delta \to \eta_{\max}/(\delta\phi)`. Here :math:`N` is ``total_steps``, :math:`\rho`
+    ``pct_start``, :math:`\delta` ``div_factor`` and :math:`\phi` ``final_div_factor``.
+    ``anneal(a, b, x)`` is :math:`a + (b - a) x` (``linear``) or :math:`b + \tfrac12 (a - b)(1 + \cos \pi x)`
+    (``cos``). Phase membership and the integer part of every fraction are exact integers.
+
+    Step :math:`t` (updates already applied) gets PyTorch's ``get_last_lr()`` after :math:`t` calls to
+    ``scheduler.step()``, for :math:`0 \le t < N`, to 1e-15. Differences, all deliberate:
+
+    * for :math:`t \ge N - 1` the rate holds its final value; PyTorch extrapolates the last phase at
+      :math:`t = N` (a value no update uses, negative for ``linear``) and raises beyond;
+    * when :math:`\rho N = 1` the first phase has length 0; PyTorch divides by zero, here step 0 is
+      its end, ``max_lr``; ``pct_start`` 0 or 1 is allowed as in PyTorch;
+    * ``three_phase`` needs :math:`\rho \le 0.5` (PyTorch never reaches the third phase otherwise);
+    * ``div_factor`` and ``final_div_factor`` are at least 1, so the rate never exceeds ``max_lr``.
+
+    Args:
+        max_lr: :math:`\eta_{\max} \ge 0`, the peak.
+        total_steps: :math:`N \ge 1`, the updates in the run (see :meth:`from_epochs`).
+        pct_start: :math:`\rho \in [0, 1]`, the fraction of the run spent warming up.
+        anneal: ``"cos"`` or ``"linear"`` (PyTorch's ``anneal_strategy``).
+        div_factor: :math:`\delta \ge 1`, the start is :math:`\eta_{\max} / \delta`.
+        final_div_factor: :math:`\phi \ge 1`, the end is :math:`\eta_{\max} / (\delta \phi)`.
+        three_phase: anneal back to the start symmetrically, then to the end (the paper's version).
+
+    Examples:
+        >>> import numpy as np
+        >>> s = OneCycle(1.0, total_steps=5, pct_start=0.6, anneal="linear", div_factor=10, final_div_factor=10)
+        >>> s(np.arange(7))
+        array([0.1  , 0.55 , 1.   , 0.505, 0.01 , 0.01 , 0.01 ])
+        >>> OneCycle.linear(0.1, 1.0, 4)(np.arange(6))  # seed 002: lr_min -> lr_max -> lr_min over t_max = 4
+        array([0.1 , 0.55, 1.  , 0.55, 0.1 , 0.1 ])
+
+    References:
+        Smith & Topin, *Super-Convergence: Very Fast Training of Neural Networks Using Large Learning
+        Rates*, 2017, https://arxiv.org/abs/1708.07120
+    """
+
+    max_lr: float
+    total_steps: int
+    pct_start: float = 0.3
+    anneal: str = "cos"
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    three_phase: bool = False
+
+    def __post_init__(self) -> None:
+        owner = "OneCycle"
+        three_phase = _check.flag(owner, "three_phase", self.three_phase)
+        pct_start = _check.real(owner, "pct_start", self.pct_start, low=0.0, high=1.0)
+        if three_phase and pct_start > 0.5:
+            raise ValueError(
+                f"{owner}: pct_start must be in [0, 0.5] with three_phase=True (the warmup and its mirror "
+                f"take 2 * pct_start of the run), got {pct_start!r}"
+            )
+        normalise(
+            self,
+            max_lr=_check.non_negative(owner, "max_lr", self.max_lr),
+            total_steps=_check.integer(owner, "total_steps", self.total_steps, low=1, high=2**53),
+            pct_start=pct_start,
+            anneal=_check.choice(owner, "anneal", self.anneal, ANNEAL_SHAPES),
+            div_factor=_check.real(owner, "div_factor", self.div_factor, low=1.0),
+            final_div_factor=_check.real(owner, "final_div_factor", self.final_div_factor, low=1.0),
+            three_phase=three_phase,
+        )
+
+    @classmethod
+    def from_epochs(cls, max_lr: float, epochs: int, steps_per_epoch: int, **kwargs: Any) -> OneCycle:
+        """PyTorch's other spelling: ``total_steps = epochs * steps_per_epoch``.
+
+        Args:
+            max_lr: the peak.
+            epochs: :math:`\\ge 1`.
+            steps_per_epoch: optimizer updates per epoch, :math:`\\ge 1`.
+            **kwargs: the other arguments of :class:`OneCycle`.
+        """
+        owner = "OneCycle.from_epochs"
+        epochs = _check.integer(owner, "epochs", epochs, low=1)
+        steps_per_epoch = _check.integer(owner, "steps_per_epoch", steps_per_epoch, low=1)
+        return cls(max_lr, epochs * steps_per_epoch, **kwargs)
+
+    @classmethod
+    def linear(cls, min_lr: float, max_lr: float, t_max: int) -> OneCycle:
+        r"""Seed 002's linear 1-cycle: ``min_lr`` to ``max_lr`` over the first half, back over the second.
+
+        .. math::
+            \eta_t = \begin{cases}
+            \eta_{\min} + \frac{t}{t_{\max}/2} (\eta_{\max} - \eta_{\min}) & t \le t_{\max}/2 \\
+            \eta_{\max} - \frac{t - t_{\max}/2}{t_{\max}/2} (\eta_{\max} - \eta_{\min}) & t > t_{\max}/2
+            \end{cases}
+
+        and :math:`\eta_{\min}` after :math:`t_{\max}`: a linear :class:`OneCycle` with
+        ``total_steps = t_max + 1`` (its last phase ends at step :math:`t_{\max}`), ``final_div_factor=1``
+        and ``pct_start`` placing the peak at :math:`t_{\max}/2`.
+
+        Args:
+            min_lr: :math:`\eta_{\min} > 0` (it sets ``div_factor = max_lr / min_lr``).
+            max_lr: :math:`\eta_{\max} \ge \eta_{\min}`.
+            t_max: :math:`t_{\max} \ge 1`, the step at which the rate is back at ``min_lr``.
+        """
+        owner = "OneCycle.linear"
+        min_lr = _check.positive(owner, "min_lr", min_lr)
+        max_lr = _check.real(owner, "max_lr", max_lr, low=min_lr)
+        t_max = _check.integer(owner, "t_max", t_max, low=1, high=2**53 - 1)
+        pct_start = (t_max + 2) / (2 * (t_max + 1))  # PyTorch's peak step pct_start * N - 1 = t_max / 2
+        return cls(max_lr, t_max + 1, pct_start, "linear", div_factor=max_lr / min_lr, final_div_factor=1.0)
+
+    def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> OneCycleMomentum:
+        """The momentum (or Adam ``beta1``) twin, inverse to the rate (PyTorch's ``cycle_momentum``).
+
+        Args:
+            base_momentum: the momentum at the rate's peak.
+            max_momentum: the momentum at the start (and end) of the cycle.
+        """
+        return OneCycleMomentum(self, base_momentum, max_momentum)
+
+    def _phases(self, base_momentum: float | None = None, max_momentum: float | None = None) -> tuple[_Phase, ...]:
+        """The non-empty phases in order; the rates, or the momenta when those are given."""
+        steps = self.total_steps
+        start = self.max_lr / self.div_factor
+        values = {"start": start, "max": self.max_lr, "end": start / self.final_div_factor}
+        if base_momentum is not None and max_momentum is not None:  # inverse to the rate
+            values = {"start": max_momentum, "max": base_momentum, "end": max_momentum}
+        # PyTorch's float phase ends, computed exactly as it does.
+        ends: list[tuple[float, str, str]] = [(float(self.pct_start * steps) - 1, "start", "max")]
+        if self.three_phase:
+            ends += [(float(2 * self.pct_start * steps) - 2, "max", "start"), (steps - 1, "start", "end")]
+        else:
+            ends += [(steps - 1, "max", "end")]
+        if self.three_phase and base_momentum is not None:
+            ends[-1] = (ends[-1][0], "start", "start")  # the momentum stays at max_momentum in phase 3
+        phases, covered, begin = [], -1, 0.0
+        for finish, start_key, end_key in ends:
+            last = min(math.floor(finish), steps - 1)
+            if covered < last:
+                phases.append(_Phase(covered + 1, last, begin, finish, values[start_key], values[end_key]))
+                covered = last
+            begin = finish
+        return tuple(phases)
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        return _evaluate_phases(xp, t, self._phases(), self.total_steps, self.anneal)
+
+    @property
+    def peak(self) -> float:
+        return self.max_lr
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        """The last step of each phase: the peak, (the mirror's end,) and ``total_steps - 1``."""
+        return tuple(phase.last for phase in self._phases())
+
+
+@dataclass(frozen=True)
+class OneCycleMomentum(Schedule):
+    r"""The momentum that mirrors a :class:`OneCycle` rate (PyTorch ``OneCycleLR(cycle_momentum=True)``).
+
+    .. math:: \beta_t = \operatorname{anneal}\!\left(c_k, d_k, x_k(t)\right)
+
+    over the same phases and fractions :math:`x_k(t)` as the rate, moving
+    ``max_momentum -> base_momentum -> max_momentum`` (three-phase: ``max -> base -> max -> max``):
+    low momentum while the rate is high. Holds its final value after the run. Build it with
+    :meth:`OneCycle.momentum`.
+
+    Args:
+        schedule: the :class:`OneCycle` whose phases it follows.
+        base_momentum: :math:`\beta_{\text{base}} \in [0, 1]`, the momentum at the rate's peak.
+        max_momentum: :math:`\beta_{\max} \in [\beta_{\text{base}}, 1]`, the momentum at the start and end.
+
+    Examples:
+        >>> import numpy as np
+        >>> lr = OneCycle(1.0, total_steps=5, pct_start=0.6, anneal="linear")
+        >>> lr.momentum(0.85, 0.95)(np.arange(6)).round(6)
+        array([0.95, 0.9 , 0.85, 0.9 , 0.95, 0.95])
+
+    References:
+        Smith, *A disciplined approach to neural network hyper-parameters: Part 1*, 2018,
+        https://arxiv.org/abs/1803.09820
+    """
+
+    schedule: OneCycle
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+
+    def __post_init__(self) -> None:
+        owner = "OneCycleMomentum"
+        if not isinstance(self.schedule, OneCycle):
+            raise TypeError(f"{owner}: schedule must be a OneCycle, got {type(self.schedule).__name__}")
+        base = _check.real(owner, "base_momentum", self.base_momentum, low=0.0, high=1.0)
+        normalise(
+            self,
+            base_momentum=base,
+            max_momentum=_check.real(owner, "max_momentum", self.max_momentum, low=base, high=1.0),
+        )
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        phases = self.schedule._phases(self.base_momentum, self.max_momentum)
+        return _evaluate_phases(xp, t, phases, self.schedule.total_steps, self.schedule.anneal)
+
+    @property
+    def peak(self) -> float:
+        return self.max_momentum
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        return self.schedule.phase_boundaries
+
+
+def _evaluate_phases(xp: Backend, t: Array, phases: tuple[_Phase, ...], total_steps: int, shape: str) -> Array:
+    """Each step's value in its phase, holding the value of step ``total_steps - 1`` after it."""
+    t = xp.minimum(t, total_steps - 1)
+    value: Any = None
+    for phase in phases:
+        length = phase.finish - phase.begin
+        if length == 0.0:  # a phase of length 0 (step 0 when pct_start * N == 1) is at its end
+            phase_value = xp.full(t, phase.end)
+        else:
+            # the fraction's integer parts are exact; only the float phase ends add a fraction < 1
+            done = elapsed(xp, t, phase.first, phase.last - phase.first)
+            left = (phase.last - phase.first) - done
+            done_fraction = (xp.to_float(done) + (phase.first - phase.begin)) * (1.0 / length)
+            left_fraction = (xp.to_float(left) + (phase.finish - phase.last)) * (1.0 / length)
+            phase_value = blend(xp, phase.start, phase.end, done_fraction, left_fraction, shape)
+        value = phase_value if value is None else xp.where(t >= phase.first, phase_value, value)
+    return value

@@ -1,0 +1,319 @@
+"""Warmup and the warmup-shaped schedules: Warmup, Linear, InverseSqrt (Noam) and WSD (warmup-stable-decay).
+
+A phase of zero steps is skipped everywhere: its boundary step already takes the next phase's value, so
+``warmup_steps=0`` or ``decay_steps=0`` never divides by zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import _check
+from ._shapes import WEIGHT_SHAPES, anneal_weights, elapsed, shifted
+from ._xp import MAX_STEP, Array, Backend
+from .base import Schedule, normalise
+from .compose import _boundaries
+
+WARMUP_SHAPES = (*WEIGHT_SHAPES, "constant")
+
+
+def _ramp(xp: Backend, t: Array, begin: int, length: int, start: float, end: float, shape: str) -> Array:
+    """``start`` before ``begin``, ``end`` from ``begin + length`` on, annealed along ``shape`` in between."""
+    if length == 0:
+        return xp.where(t < begin, start, end)
+    w_left, w_done = anneal_weights(xp, elapsed(xp, t, begin, length), length, shape)
+    if end == 0.0:
+        return start * w_left
+    if start == 0.0:
+        return end * w_done
+    return start * w_left + end * w_done
+
+
+def _fits(owner: str, **lengths: int) -> None:
+    """Raise if consecutive phases end past the last valid step."""
+    if sum(lengths.values()) > MAX_STEP:
+        names = " + ".join(lengths)
+        raise ValueError(f"{owner}: {names} must be at most 2**63 - 1, got {sum(lengths.values())}")
+
+
+@dataclass(frozen=True)
+class Warmup(Schedule):
+    r"""Warm up from ``init_lr`` to a schedule's first value, then run the schedule from its step 0.
+
+    .. math::
+        \eta_t = \begin{cases}
+            \eta_{\text{init}}\, w_{\text{left}}(t / W) + f(0)\, w_{\text{done}}(t / W) & t < W \\
+            f(t - W) & t \ge W
+        \end{cases}
+
+    The wrapped schedule :math:`f` sees *shifted* steps: it starts at its own step 0 when the warmup
+    ends, so ``Warmup(CosineDecay(peak, T - W, end), W, init)`` is optax's
+    ``warmup_cosine_decay_schedule(init, peak, W, T, end)`` and the cosine still lasts ``T - W`` steps.
+    The weights for ``shape`` are ``linear``: :math:`w_{\text{done}} = d`; ``cos``:
+    :math:`\sin^2(\tfrac{\pi}{2} d)`; ``sqrt``: :math:`\sqrt d`; with :math:`w_{\text{left}} = 1 -
+    w_{\text{done}}`; ``constant`` holds :math:`\eta_{\text{init}}` for the whole warmup. At step 0 the
+    rate is ``init_lr`` (0 by default: the first update is a no-op, as in optax and Hugging Face).
+
+    Args:
+        schedule: :math:`f`, the schedule after warmup (a number becomes ``Constant``).
+        warmup_steps: :math:`W \ge 0`; 0 is the schedule itself.
+        init_lr: :math:`\eta_{\text{init}} \ge 0`, the rate at step 0.
+        shape: one of ``"linear"``, ``"cos"``, ``"sqrt"``, ``"constant"``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from mlx_lrsched.decay import CosineDecay
+        >>> s = Warmup(CosineDecay(1.0, decay_steps=4), warmup_steps=4)
+        >>> s(np.array([0, 2, 4, 6, 8])).round(12)
+        array([0. , 0.5, 1. , 0.5, 0. ])
+
+    References:
+        Goyal et al., *Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour*, 2017;
+        optax ``warmup_cosine_decay_schedule``.
+    """
+
+    schedule: Schedule
+    warmup_steps: int
+    init_lr: float = 0.0
+    shape: str = "linear"
+
+    def __post_init__(self) -> None:
+        owner = "Warmup"
+        normalise(
+            self,
+            schedule=_check.schedule(owner, "schedule", self.schedule),
+            warmup_steps=_check.integer(owner, "warmup_steps", self.warmup_steps),
+            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
+            shape=_check.choice(owner, "shape", self.shape, WARMUP_SHAPES),
+        )
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        warmup_steps = self.warmup_steps
+        # During warmup the shifted step is 0, so ``after`` holds f(0): the warmup's target, in-graph.
+        after = self.schedule.evaluate(xp, shifted(xp, t, warmup_steps))
+        if warmup_steps == 0:
+            return after
+        if self.shape == "constant":
+            return xp.where(t < warmup_steps, self.init_lr, after)
+        w_left, w_done = anneal_weights(xp, elapsed(xp, t, 0, warmup_steps), warmup_steps, self.shape)
+        ramp = after * w_done if self.init_lr == 0.0 else self.init_lr * w_left + after * w_done
+        return xp.where(t < warmup_steps, ramp, after)
+
+    @property
+    def peak(self) -> float:
+        return max(self.init_lr, self.schedule.peak)
+
+    @property
+    def signed(self) -> bool:
+        return self.schedule.signed
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        if self.warmup_steps == 0:
+            return self.schedule.phase_boundaries
+        later = (self.warmup_steps + step for step in self.schedule.phase_boundaries)
+        return _boundaries((self.warmup_steps, *later))
+
+
+@dataclass(frozen=True)
+class Linear(Schedule):
+    r"""A straight line from ``init_lr`` to ``end_lr`` over ``steps`` steps, then ``end_lr``.
+
+    .. math:: \eta_t = \eta_0 + (\eta_{\text{end}} - \eta_0)\, \frac{\min(t, T)}{T}
+
+    ``mlx.optimizers.linear_schedule(init, end, steps)``; PyTorch ``LinearLR(start_factor, end_factor,
+    total_iters)`` on base rate :math:`\eta` is ``Linear(eta * start_factor, eta * end_factor,
+    total_iters)``. Evaluated as :math:`\eta_0 (1 - d) + \eta_{\text{end}} d` with both fractions from
+    integers, so the value is exact at both ends in float32. ``steps=0`` is ``end_lr`` at every step.
+
+    Args:
+        init_lr: :math:`\eta_0 \ge 0`.
+        end_lr: :math:`\eta_{\text{end}} \ge 0`.
+        steps: :math:`T \ge 0`.
+
+    Examples:
+        >>> import numpy as np
+        >>> Linear(0.0, 1.0, steps=4)(np.array([0, 1, 4, 9]))
+        array([0.  , 0.25, 1.  , 1.  ])
+    """
+
+    init_lr: float
+    end_lr: float
+    steps: int
+
+    def __post_init__(self) -> None:
+        owner = "Linear"
+        normalise(
+            self,
+            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
+            end_lr=_check.non_negative(owner, "end_lr", self.end_lr),
+            steps=_check.integer(owner, "steps", self.steps),
+        )
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        return _ramp(xp, t, 0, self.steps, self.init_lr, self.end_lr, "linear")
+
+    @property
+    def peak(self) -> float:
+        return max(self.init_lr, self.end_lr)
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        return (self.steps,) if self.steps else ()
+
+
+@dataclass(frozen=True)
+class InverseSqrt(Schedule):
+    r"""Linear warmup to ``peak_lr``, then decay as the inverse square root of the step (Noam, T5).
+
+    .. math::
+        \eta_t = \begin{cases}
+            \eta_{\text{init}} + (\eta_{\text{peak}} - \eta_{\text{init}})\, t / W & t < W \\
+            \eta_{\text{peak}} \sqrt{\dfrac{\tau}{t - W + \tau}} & t \ge W
+        \end{cases}
+
+    With the default :math:`\tau = W` the decay is :math:`\eta_{\text{peak}} \sqrt{W / t}`, the Transformer
+    ("Noam") schedule :math:`d^{-1/2} \min(t^{-1/2}, t\, W^{-3/2})` with peak
+    :math:`\eta_{\text{peak}}` at :math:`t = W`. Step 0 is well defined: it is ``init_lr`` during a warmup,
+    and with ``warmup_steps=0`` the default :math:`\tau = 1` gives :math:`\eta_{\text{peak}} / \sqrt{t + 1}`,
+    the Noam form counted from 1. ``timescale`` is Hugging Face's ``get_inverse_sqrt_schedule`` parameter.
+
+    Args:
+        peak_lr: :math:`\eta_{\text{peak}} \ge 0`.
+        warmup_steps: :math:`W \ge 0`.
+        init_lr: :math:`\eta_{\text{init}} \ge 0`, the rate at step 0 of the warmup.
+        timescale: :math:`\tau \ge 1`; ``None`` is :math:`\max(W, 1)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> InverseSqrt(1.0, warmup_steps=4)(np.array([0, 2, 4, 16, 64]))
+        array([0.  , 0.5 , 1.  , 0.5 , 0.25])
+
+    References:
+        Vaswani et al., *Attention Is All You Need*, 2017 (section 5.3); Raffel et al., *Exploring the
+        Limits of Transfer Learning with a Unified Text-to-Text Transformer* (T5), 2020.
+    """
+
+    peak_lr: float
+    warmup_steps: int
+    init_lr: float = 0.0
+    timescale: int | None = None
+
+    def __post_init__(self) -> None:
+        owner = "InverseSqrt"
+        timescale = self.timescale
+        if timescale is not None:
+            timescale = _check.integer(owner, "timescale", timescale, low=1)
+        normalise(
+            self,
+            peak_lr=_check.non_negative(owner, "peak_lr", self.peak_lr),
+            warmup_steps=_check.integer(owner, "warmup_steps", self.warmup_steps),
+            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
+            timescale=timescale,
+        )
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        timescale = float(self.timescale if self.timescale is not None else max(self.warmup_steps, 1))
+        # float before adding tau: t - W + tau can overflow int64 at the last valid step
+        since = xp.to_float(shifted(xp, t, self.warmup_steps)) + timescale
+        value = self.peak_lr * xp.sqrt(timescale / since)
+        if self.warmup_steps == 0:
+            return value
+        warmup = _ramp(xp, t, 0, self.warmup_steps, self.init_lr, self.peak_lr, "linear")
+        return xp.where(t < self.warmup_steps, warmup, value)
+
+    @property
+    def peak(self) -> float:
+        return max(self.init_lr, self.peak_lr)
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        return (self.warmup_steps,) if self.warmup_steps else ()
+
+
+@dataclass(frozen=True)
+class WSD(Schedule):
+    r"""Warmup-stable-decay: linear warmup, a long constant phase, then a short decay (LLM pretraining).
+
+    .. math::
+        \eta_t = \begin{cases}
+            \eta_{\text{init}} + (\eta_{\text{peak}} - \eta_{\text{init}})\, t / W & t < W \\
+            \eta_{\text{peak}} & W \le t < W + S \\
+            \eta_{\text{peak}}\, w_{\text{left}}(d) + \eta_{\text{end}}\, w_{\text{done}}(d)
+                & d = \min(t - W - S,\ D) / D
+        \end{cases}
+
+    ``decay_shape`` gives :math:`w_{\text{done}}(d)`: ``linear`` :math:`d`; ``cos``
+    :math:`\sin^2(\tfrac{\pi}{2} d)` (half cosine); ``sqrt`` :math:`\sqrt d`, the "1-sqrt" cooldown of
+    Hägele et al.; and :math:`w_{\text{left}} = 1 - w_{\text{done}}`. The rate holds ``end_lr`` after
+    :math:`W + S + D` steps. Any phase may have 0 steps.
+
+    Args:
+        peak_lr: :math:`\eta_{\text{peak}} \ge 0`.
+        warmup_steps: :math:`W \ge 0`.
+        stable_steps: :math:`S \ge 0`.
+        decay_steps: :math:`D \ge 0`.
+        decay_shape: one of ``"linear"``, ``"cos"``, ``"sqrt"``.
+        end_lr: :math:`0 \le \eta_{\text{end}} \le \eta_{\text{peak}}`.
+        init_lr: :math:`0 \le \eta_{\text{init}} \le \eta_{\text{peak}}`, the rate at step 0.
+
+    Examples:
+        >>> import numpy as np
+        >>> s = WSD(1.0, warmup_steps=2, stable_steps=3, decay_steps=4)
+        >>> s(np.array([0, 1, 2, 4, 5, 7, 9, 99]))
+        array([0. , 0.5, 1. , 1. , 1. , 0.5, 0. , 0. ])
+
+    References:
+        Hu et al., *MiniCPM: Unveiling the Potential of Small Language Models with Scalable Training
+        Strategies*, 2024; Hägele et al., *Scaling Laws and Compute-Optimal Training Beyond Fixed Training
+        Durations*, 2024.
+    """
+
+    peak_lr: float
+    warmup_steps: int
+    stable_steps: int
+    decay_steps: int
+    decay_shape: str = "linear"
+    end_lr: float = 0.0
+    init_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        owner = "WSD"
+        peak_lr = _check.non_negative(owner, "peak_lr", self.peak_lr)
+        warmup_steps = _check.integer(owner, "warmup_steps", self.warmup_steps)
+        stable_steps = _check.integer(owner, "stable_steps", self.stable_steps)
+        decay_steps = _check.integer(owner, "decay_steps", self.decay_steps)
+        _fits(owner, warmup_steps=warmup_steps, stable_steps=stable_steps, decay_steps=decay_steps)
+        normalise(
+            self,
+            peak_lr=peak_lr,
+            warmup_steps=warmup_steps,
+            stable_steps=stable_steps,
+            decay_steps=decay_steps,
+            decay_shape=_check.choice(owner, "decay_shape", self.decay_shape, WEIGHT_SHAPES),
+            end_lr=_check.real(owner, "end_lr", self.end_lr, low=0.0, high=peak_lr),
+            init_lr=_check.real(owner, "init_lr", self.init_lr, low=0.0, high=peak_lr),
+        )
+
+    @property
+    def total_steps(self) -> int:
+        """:math:`W + S + D`, the first step that holds ``end_lr``."""
+        return self.warmup_steps + self.stable_steps + self.decay_steps
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        decay_begin = self.warmup_steps + self.stable_steps
+        value = _ramp(xp, t, decay_begin, self.decay_steps, self.peak_lr, self.end_lr, self.decay_shape)
+        if self.warmup_steps == 0:
+            return value
+        warmup = _ramp(xp, t, 0, self.warmup_steps, self.init_lr, self.peak_lr, "linear")
+        return xp.where(t < self.warmup_steps, warmup, value)
+
+    @property
+    def peak(self) -> float:
+        return self.peak_lr
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        warmup_end = self.warmup_steps
+        decay_begin = warmup_end + self.stable_steps
+        return _boundaries(b for b in (warmup_end, decay_begin, self.total_steps) if b > 0)
