@@ -30,8 +30,7 @@ import mlx.optimizers as optim
 from data import Dataset, atomic_write
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
-from mlx_lrsched.base import Schedule
-from mlx_lrsched.training import compile_step
+from mlx_lrsched import OneCycle, Schedule, compile_step, schedule_momentum
 
 CHECKPOINT_FORMAT = "mlx-lrsched-example-checkpoint/1"
 MODELS = ("mlp", "cnn")
@@ -54,6 +53,7 @@ class TrainConfig:
     optimizer: str = "sgd"
     lr: float = DEFAULT_LR["sgd"]
     momentum: float = 0.9
+    cycle_momentum: bool = True  # with one_cycle: momentum (AdamW beta1) 0.95 -> 0.85 -> 0.95, inverse to the rate
     weight_decay: float = 0.0
     epochs: int = 20
     batch_size: int = 64
@@ -130,9 +130,15 @@ def build_model(config: TrainConfig, dataset: Dataset) -> nn.Module:
 
 
 def build_optimizer(config: TrainConfig, schedule: Schedule) -> optim.Optimizer:
+    optimizer: optim.Optimizer
     if config.optimizer == "adamw":
-        return optim.AdamW(learning_rate=schedule, weight_decay=config.weight_decay)
-    return optim.SGD(learning_rate=schedule, momentum=config.momentum, weight_decay=config.weight_decay)
+        optimizer = optim.AdamW(learning_rate=schedule, weight_decay=config.weight_decay)
+    else:
+        optimizer = optim.SGD(learning_rate=schedule, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.cycle_momentum and isinstance(schedule, OneCycle):
+        # PyTorch OneCycleLR(cycle_momentum=True): low momentum while the rate is high (Smith 2018)
+        schedule_momentum(optimizer, schedule.momentum(base_momentum=0.85, max_momentum=0.95))
+    return optimizer
 
 
 def count_parameters(model: nn.Module) -> int:

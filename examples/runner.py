@@ -30,6 +30,8 @@ from mlx.utils import tree_flatten
 from report import plot_run, run_record, write_json
 from schedules import SCHEDULES, build_schedule
 
+from mlx_lrsched import OneCycle
+
 DEFAULTS = TrainConfig()
 
 
@@ -104,6 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, schedule: bool = True) -> 
     run.add_argument("--hidden", type=_integer(1), default=DEFAULTS.hidden, help="hidden units")
     run.add_argument("--dropout", type=_real(0.0, 1.0), default=DEFAULTS.dropout)
     run.add_argument("--momentum", type=_real(0.0, 1.0), default=DEFAULTS.momentum, help="SGD momentum")
+    run.add_argument(
+        "--no-cycle-momentum",
+        dest="cycle_momentum",
+        action="store_false",
+        help="with one_cycle, keep the momentum fixed (default: 0.95 -> 0.85 -> 0.95, inverse to the rate)",
+    )
     run.add_argument("--weight-decay", type=_real(0.0), default=DEFAULTS.weight_decay)
     run.add_argument("--seed", type=_integer(0, 2**31 - 1), default=DEFAULTS.seed)
     run.add_argument("--no-compile", dest="compile", action="store_false", help="run the step eagerly (debugging)")
@@ -181,7 +189,11 @@ def select_device(name: str | None) -> None:
 def describe(run: Run) -> str:
     config, data = run.config, run.dataset
     height, width, channels = data.image_shape
-    optimizer = f"{config.optimizer}" + (f" (momentum {config.momentum:g})" if config.optimizer == "sgd" else "")
+    cycled = config.cycle_momentum and isinstance(run.schedule, OneCycle)
+    if cycled:
+        optimizer = f"{config.optimizer} ({'momentum' if config.optimizer == 'sgd' else 'beta1'} 0.95 -> 0.85 -> 0.95)"
+    else:
+        optimizer = f"{config.optimizer}" + (f" (momentum {config.momentum:g})" if config.optimizer == "sgd" else "")
     return (
         f"{data.name}: {data.x_train.shape[0]} train / {data.x_test.shape[0]} test images {height}x{width}x{channels}"
         f" | {config.model} ({count_parameters(run.model):,} parameters) | {optimizer}"

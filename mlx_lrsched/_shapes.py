@@ -1,4 +1,4 @@
-"""Shapes every schedule shares, written once: phases, annealing between two values, exponentials.
+"""Shapes every schedule shares, written once: phases, annealing between two values, powers, cycles.
 
 Precision rules (DESIGN.md): steps stay integers until the last moment; a phase's elapsed and remaining
 fractions are both taken from exact integers, and an annealed value is ``start * w_left + end * w_done``
@@ -14,49 +14,112 @@ from typing import Any
 
 import numpy as np
 
-from ._xp import MAX_STEP, NUMPY, Array, Backend
+from ._xp import MAX_STEP, Array, Backend
 
 ANNEAL_SHAPES = ("linear", "cos")
+WEIGHT_SHAPES = ("linear", "cos", "sqrt")
+_HALF_PI = 0.5 * math.pi
+
+
+def shifted(xp: Backend, t: Array, begin: int) -> Array:
+    """Integer steps since ``begin`` (0 before it), unbounded above: what a schedule started at ``begin`` sees."""
+    if not begin:
+        return t
+    return xp.maximum(t, begin) - begin  # saturating: no unsigned wrap-around before ``begin``
 
 
 def elapsed(xp: Backend, t: Array, begin: int, length: int) -> Array:
     """Integer steps into the phase ``[begin, begin + length)``, clamped to ``[0, length]``."""
-    if begin:
-        t = xp.maximum(t, begin) - begin  # saturating: no unsigned wrap-around before ``begin``
-    return xp.minimum(t, length)
+    return xp.minimum(shifted(xp, t, begin), length)
 
 
-def anneal(xp: Backend, start: float, end: float, done: Array, length: int, shape: str = "linear") -> Array:
-    """Move from ``start`` (``done == 0``) to ``end`` (``done == length``) along ``shape``.
+def fractions(xp: Backend, done: Array, length: int | Array) -> tuple[Array, Array]:
+    """``(d, r)`` = ``(done / length, (length - done) / length)``, each from exact integers.
 
-    ``linear`` is :math:`s\\,r + e\\,d`; ``cos`` is :math:`s\\,\\sin^2(\\tfrac{\\pi}{2} r) +
-    e\\,\\sin^2(\\tfrac{\\pi}{2} d)`, equal to :math:`e + (s - e)\\,(1 + \\cos \\pi d)/2`, where
-    :math:`d` = done / length and :math:`r = 1 - d` are both computed from integers.
+    ``length`` is a Python int (a phase) or an integer array (a per-element cycle length, >= 1).
     """
-    length = max(length, 1)
-    inverse = 1.0 / length
-
-    def weight(steps: Array) -> Array:
-        # Only the weights the result uses are built: each one is several graph nodes, paid on every call.
-        fraction = xp.to_float(steps) * inverse
-        return xp.sin(fraction * (0.5 * math.pi)) ** 2 if shape == "cos" else fraction
-
-    if end == 0.0:
-        return start * weight(length - done)
-    if start == 0.0:
-        return end * weight(done)
-    return start * weight(length - done) + end * weight(done)
+    inverse = 1.0 / max(length, 1) if isinstance(length, int) else 1.0 / xp.to_float(length)
+    return xp.to_float(done) * inverse, xp.to_float(length - done) * inverse
 
 
-def polynomial_weights(xp: Backend, done: Array, length: int, power: float) -> tuple[Array, Array]:
-    """``((1 - d) ** power, 1 - (1 - d) ** power)`` for ``d = done / length``, each to full precision."""
-    length = max(length, 1)
-    done_fraction = xp.to_float(done) * (1.0 / length)
-    w_left = xp.power(xp.to_float(length - done) * (1.0 / length), power)
-    # 1 - r**p loses everything when r**p is near 1; there -expm1(p * log1p(-d)) is exact. Feed the
-    # log only the small fractions so no element ever sees log(0).
-    small = xp.where(w_left > 0.5, done_fraction, 0.0)
-    w_done = xp.where(w_left > 0.5, -xp.expm1(power * xp.log1p(-small)), 1.0 - w_left)
+def weights(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str = "linear") -> tuple[Array, Array]:
+    """``(w_left, w_done)``: non-negative, summing to 1, each exactly 0 at its own end of the phase.
+
+    * ``linear``: :math:`(r, d)`.
+    * ``cos``: :math:`(\\sin^2 \\tfrac{\\pi}{2} r, \\sin^2 \\tfrac{\\pi}{2} d)`, i.e.
+      :math:`w_\\text{done} = (1 - \\cos \\pi d) / 2`. On NumPy one sine serves both (the smaller weight is
+      :math:`\\sin^2(\\tfrac{\\pi}{2}\\min(d, r)) \\le 1/2` and the larger is 1 minus it, which cannot
+      cancel): a long curve's cost is its transcendentals. On MLX a call's cost is its graph nodes, and two
+      sines are fewer nodes than the select.
+    * ``sqrt``: :math:`w_\\text{done} = \\sqrt d`, :math:`w_\\text{left} = 1 - \\sqrt d` written as
+      :math:`r / (1 + \\sqrt d)`, which keeps full precision as :math:`d \\to 1`.
+    """
+    if shape == "cos" and xp.float_bits == 32:
+        return xp.sin(left_fraction * _HALF_PI) ** 2, xp.sin(done_fraction * _HALF_PI) ** 2
+    if shape == "cos":
+        small = xp.sin(xp.minimum(done_fraction, left_fraction) * _HALF_PI) ** 2
+        large = 1.0 - small
+        done_is_small = done_fraction <= left_fraction
+        return xp.where(done_is_small, large, small), xp.where(done_is_small, small, large)
+    if shape == "sqrt":
+        root = xp.sqrt(done_fraction)
+        return left_fraction / (1.0 + root), root
+    return left_fraction, done_fraction
+
+
+def _left_weight(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str) -> Array:
+    if shape == "cos":
+        return xp.sin(left_fraction * _HALF_PI) ** 2
+    return weights(xp, done_fraction, left_fraction, shape)[0]
+
+
+def _done_weight(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str) -> Array:
+    if shape == "cos":
+        return xp.sin(done_fraction * _HALF_PI) ** 2
+    return weights(xp, done_fraction, left_fraction, shape)[1]
+
+
+def blend(
+    xp: Backend, start: Any, end: Any, done_fraction: Array, left_fraction: Array, shape: str = "linear"
+) -> Array:
+    """Move from ``start`` (``d = 0``) to ``end`` (``d = 1``) along ``shape``: ``start * w_left + end * w_done``.
+
+    The fractions come from the caller (``d + r == 1``, each from exact integers), so a phase may have a
+    per-element length or PyTorch ``OneCycleLR``'s fractional ends; ``start`` and ``end`` may be arrays.
+    When one end is the number 0 only the other weight is built (fewer graph nodes on every call).
+    """
+    if isinstance(end, (int, float)) and end == 0.0:
+        return start * _left_weight(xp, done_fraction, left_fraction, shape)
+    if isinstance(start, (int, float)) and start == 0.0:
+        return end * _done_weight(xp, done_fraction, left_fraction, shape)
+    w_left, w_done = weights(xp, done_fraction, left_fraction, shape)
+    return start * w_left + end * w_done
+
+
+def anneal(xp: Backend, start: Any, end: Any, done: Array, length: int, shape: str = "linear") -> Array:
+    """:func:`blend` over the integer phase ``done = 0 .. length``."""
+    return blend(xp, start, end, *fractions(xp, done, length), shape)
+
+
+def power_weights(xp: Backend, done: Array, left: Array, power: float) -> tuple[Array, Array]:
+    """``(r ** p, 1 - r ** p)`` with ``r = left / (done + left)``, each to float32 precision for any ``p``.
+
+    ``done`` and ``left`` are non-negative float arrays converted from exact integers. Both weights come from
+    one logarithm :math:`\\ell = \\log r`, taken as ``log1p(-d)`` while :math:`d = 1 - r \\le 1/2` and as
+    ``log(r)`` beyond, so :math:`p\\,\\ell` is accurate whatever ``p`` is: ``r ** p`` is
+    :math:`e^{p\\ell}` and ``1 - r ** p`` is ``-expm1(p * l)``, which never cancels (a float32 ``1 - r ** p``
+    loses everything when ``r ** p`` is near 1, and ``r ** p`` with a rounded ``r`` is off by ``p`` ulps).
+    ``r = 0`` gives ``(0, 1)``; no element ever sees ``log(0)``.
+    """
+    total = done + left
+    near_start = done <= left  # d <= 1/2
+    positive = left > 0
+    done_fraction = xp.where(near_start, done / xp.maximum(total, 1.0), 0.0)
+    left_fraction = xp.where(near_start | ~positive, 1.0, left / xp.maximum(total, 1.0))
+    log_left = xp.where(near_start, xp.log1p(-done_fraction), xp.log(left_fraction))
+    exponent = power * log_left
+    w_left = xp.where(positive, xp.exp(exponent), 0.0)
+    w_done = xp.where(positive, -xp.expm1(exponent), 1.0)
     return w_left, w_done
 
 
@@ -66,13 +129,15 @@ def exp_decay(xp: Backend, scale: float, units: Array, log_rate: float, max_unit
     Never a float32 ``rate ** t``, which is off by 1.4e-2 relative at t = 1e6 for rate 0.99999. In float32
     even ``exp(t * log_rate)`` loses up to 2e-6: the product rounds (about ``|x|`` * 1e-7) and MLX's ``exp`` is up to
     9e-7 off for large arguments. So the integer ``units`` are split exactly as ``blocks * B + rest`` with
-    ``B * |log_rate|`` about 1/2: ``rate ** (blocks * B)`` comes from a small table computed in float64 on the
-    host and rounded once, and only ``exp(rest * log_rate)`` (an argument below 1/2) is evaluated in float32.
-    Growth (``log_rate > 0``) needs ``max_units``, the units at which the caller caps it.
+    ``B * |log_rate|`` about 1/2: ``scale * rate ** (blocks * B)`` comes from a small table computed in float64
+    on the host and rounded once, and only ``exp(rest * log_rate)`` (an argument below 1/2) is evaluated in
+    float32. Growth (``log_rate > 0``) needs ``max_units``, the units at which the caller caps it.
     """
     if log_rate == 0.0:
         return xp.full(units, scale)
-    if xp.float_bits == 64:
+    if xp.float_bits == 64 or abs(log_rate) * MAX_STEP <= 0.5:
+        # float64 has the precision; and a rate so close to 1 that no valid step takes the exponent past 1/2
+        # needs no table either (float32 ``exp`` is accurate to 1e-7 there).
         return scale * xp.exp(xp.to_float(units) * log_rate)
     if not isinstance(scale, (int, float)):  # an array scale: multiply after the lookup
         return scale * exp_decay(xp, 1.0, units, log_rate, max_units)
@@ -81,6 +146,8 @@ def exp_decay(xp: Backend, scale: float, units: Array, log_rate: float, max_unit
     block, table = _power_table(xp.name, log_rate, max_units, float(scale))
     if block == 1:
         return xp.take(table, xp.minimum(units, table.shape[0] - 1))
+    if block > 2**31 - 1:  # int32 units (a cycle index) cannot be divided by a block beyond their range
+        units = xp.to_int(units, xp.int64)
     blocks, rest = xp.divmod(units, block)
     return xp.take(table, xp.minimum(blocks, table.shape[0] - 1)) * xp.exp(xp.to_float(rest) * log_rate)
 
@@ -105,58 +172,6 @@ def _power_table(backend: str, log_rate: float, max_units: int | None, scale: fl
     return block, table
 
 
-WEIGHT_SHAPES = ("linear", "cos", "sqrt")
-
-
-def shifted(xp: Backend, t: Array, begin: int) -> Array:
-    """Integer steps since ``begin`` (0 before it), unbounded above: what a schedule started at ``begin`` sees."""
-    if not begin:
-        return t
-    return xp.maximum(t, begin) - begin  # saturating: no unsigned wrap-around before ``begin``
-
-
-def anneal_weights(xp: Backend, done: Array, length: int, shape: str = "linear") -> tuple[Array, Array]:
-    """The weights ``(w_left, w_done)`` of :func:`anneal` for ``shape`` in :data:`WEIGHT_SHAPES`.
-
-    Both are non-negative, sum to 1 and are 0 exactly at their own end, each from integers. ``sqrt`` is
-    :math:`w_\\text{done} = \\sqrt d`, :math:`w_\\text{left} = 1 - \\sqrt d` written as
-    :math:`r / (1 + \\sqrt d)` so it keeps full precision as :math:`d \\to 1`. Use it when an end is an
-    array (another schedule's value), where :func:`anneal` takes Python floats.
-    """
-    length = max(length, 1)
-    inverse = 1.0 / length
-    done_fraction = xp.to_float(done) * inverse
-    left_fraction = xp.to_float(length - done) * inverse
-    if shape == "cos":
-        half_pi = 0.5 * math.pi
-        return xp.sin(left_fraction * half_pi) ** 2, xp.sin(done_fraction * half_pi) ** 2
-    if shape == "sqrt":
-        root = xp.sqrt(done_fraction)
-        return left_fraction / (1.0 + root), root
-    return left_fraction, done_fraction
-
-
-def blend(
-    xp: Backend, start: Any, end: Any, done_fraction: Array, left_fraction: Array, shape: str = "linear"
-) -> Array:
-    """:func:`anneal` for fractions the caller computed (``done + left == 1``, each from exact integers).
-
-    For phases whose length or ends are not one Python integer: a cycle length that varies per
-    element, or PyTorch ``OneCycleLR``'s fractional phase ends. ``start`` and ``end`` may be arrays.
-    """
-    if shape == "cos":
-        half_pi = 0.5 * math.pi
-        w_left = xp.sin(left_fraction * half_pi) ** 2
-        w_done = xp.sin(done_fraction * half_pi) ** 2
-    else:
-        w_left, w_done = left_fraction, done_fraction
-    if isinstance(end, float) and end == 0.0:
-        return start * w_left
-    if isinstance(start, float) and start == 0.0:
-        return end * w_done
-    return start * w_left + end * w_done
-
-
 def geometric_cycles(xp: Backend, t: Array, first_length: int, mult: int) -> tuple[Array, Array, Array]:
     """Cycle index ``n``, step into the cycle and cycle length for cycles of ``first_length * mult**n`` steps.
 
@@ -166,83 +181,27 @@ def geometric_cycles(xp: Backend, t: Array, first_length: int, mult: int) -> tup
     and ``%``. The length of the last cycle that starts below ``2**63`` is clipped to ``2**63 - 1``.
     """
     if mult == 1:
-        return t // first_length, t % first_length, t * 0 + first_length
+        index, position = xp.divmod(t, first_length)
+        return index, position, first_length
     starts, lengths = _geometric_tables(first_length, mult)
     last = len(lengths) - 1
-    steps = _int64(xp, t)
+    start_table, length_table = xp.table(starts, xp.int64), xp.table(lengths, xp.int64)
+    # Steps are validated to [0, 2**63 - 1]; an MLX uint64 beyond wraps negative and is clamped to 0.
+    steps = xp.maximum(xp.to_int(t, xp.int64), 0)
     estimate = xp.log1p(xp.to_float(steps) * ((mult - 1) / first_length)) * (1.0 / math.log(mult))
-    index = xp.minimum(xp.maximum(_int32(xp, estimate), 0), last)
-    index = xp.where(steps < _take(xp, starts, index), index - 1, index)
-    index = xp.where(steps >= _take(xp, starts, index + 1), index + 1, index)
+    index = xp.minimum(xp.maximum(xp.to_int(estimate, xp.int32), 0), last)
+    index = xp.where(steps < xp.take(start_table, index), index - 1, index)
+    index = xp.where(steps >= xp.take(start_table, index + 1), index + 1, index)
     index = xp.minimum(xp.maximum(index, 0), last)
-    position = steps - _take(xp, starts, index)
-    return index, position, _take(xp, lengths, index)
+    return index, steps - xp.take(start_table, index), xp.take(length_table, index)
 
 
 @functools.lru_cache(maxsize=64)
-def _geometric_tables(first_length: int, mult: int) -> tuple[list[int], list[int]]:
+def _geometric_tables(first_length: int, mult: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Every cycle start below ``2**63`` plus a sentinel, and each of those cycles' (clipped) length."""
     starts = [0]
     while starts[-1] + first_length * mult ** (len(starts) - 1) <= MAX_STEP:
         starts.append(starts[-1] + first_length * mult ** (len(starts) - 1))
     lengths = [min(first_length * mult**n, MAX_STEP) for n in range(len(starts))]
     starts.append(MAX_STEP)  # sentinel: cycle ``len(lengths)`` is never entered (the caller clamps)
-    return starts, lengths
-
-
-def _int64(xp: Backend, t: Array) -> Array:
-    # Steps are validated to [0, 2**63 - 1] (MLX uint64 steps are not: clamp the wrapped ones to 0).
-    if xp is NUMPY:
-        return np.asarray(t).astype(np.int64)
-    import mlx.core as mx
-
-    return xp.maximum(t.astype(mx.int64), 0)
-
-
-def _int32(xp: Backend, values: Array) -> Array:
-    """Truncate non-negative floats to int32."""
-    if xp is NUMPY:
-        return np.asarray(values).astype(np.int32)
-    import mlx.core as mx
-
-    return values.astype(mx.int32)
-
-
-def _take(xp: Backend, table: list[int], index: Array) -> Array:
-    """``table[index]`` elementwise, as int64."""
-    if xp is NUMPY:
-        return np.take(np.asarray(table, dtype=np.int64), index)
-    import mlx.core as mx
-
-    return xp.take(mx.array(table, dtype=mx.int64), index)
-
-
-def power_weights(xp: Backend, done: Array, left: Array, power: float) -> tuple[Array, Array]:
-    """``(r ** p, 1 - r ** p)`` with ``r = left / (done + left)``, each to float32 precision for any ``p``.
-
-    ``done`` and ``left`` are non-negative float arrays converted from exact integers. Both weights come from
-    one logarithm :math:`\\ell = \\log r`, taken as ``log1p(-d)`` while :math:`d = 1 - r \\le 1/2` and as
-    ``log(r)`` beyond, so :math:`p\\,\\ell` is accurate whatever ``p`` is: ``r ** p`` is
-    :math:`e^{p\\ell}` and ``1 - r ** p`` is ``-expm1(p * l)``, which never cancels (a float32 ``1 - r ** p``
-    loses everything when ``r ** p`` is near 1, and ``r ** p`` with a rounded ``r`` is off by ``p`` ulps).
-    ``r = 0`` gives ``(0, 1)``; no element ever sees ``log(0)``.
-    """
-    total = done + left
-    near_start = done <= left  # d <= 1/2
-    positive = left > 0
-    done_fraction = xp.where(near_start, done / xp.maximum(total, 1.0), 0.0)
-    left_fraction = xp.where(near_start | ~positive, 1.0, left / xp.maximum(total, 1.0))
-    log_left = xp.where(near_start, xp.log1p(-done_fraction), _log(xp, left_fraction))
-    exponent = power * log_left
-    w_left = xp.where(positive, xp.exp(exponent), 0.0)
-    w_done = xp.where(positive, -xp.expm1(exponent), 1.0)
-    return w_left, w_done
-
-
-def _log(xp: Backend, values: Array) -> Array:
-    """Natural logarithm on the backend (the shim has only ``log1p``, which cannot take a tiny ``x`` as ``x - 1``)."""
-    if xp is NUMPY:
-        return np.log(values)
-    import mlx.core as mx
-
-    return mx.log(values)
+    return tuple(starts), tuple(lengths)

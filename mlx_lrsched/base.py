@@ -41,6 +41,8 @@ class Schedule:
 
     def __call__(self, step: Any) -> Array:
         xp, t = _xp.as_step(step)
+        if xp is _xp.NUMPY and t.size > _xp.NUMPY_CHUNK:
+            return _xp.evaluate_in_chunks(self.evaluate, t)
         return _xp.finish(xp, self.evaluate(xp, t), t)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
@@ -107,11 +109,15 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def _from_json(value: Any) -> Any:
+MAX_CONFIG_DEPTH = 64
+"""How deeply configs may nest schedules in schedules (far beyond any real composition)."""
+
+
+def _from_json(value: Any, depth: int) -> Any:
     if isinstance(value, Mapping) and "name" in value:
-        return from_config(value)
+        return _build(value, depth + 1)
     if isinstance(value, list):
-        return [_from_json(v) for v in value]
+        return [_from_json(v, depth) for v in value]
     return value
 
 
@@ -140,6 +146,14 @@ def from_config(config: Mapping[str, Any] | str) -> Schedule:
             config = json.loads(config)
         except json.JSONDecodeError as error:
             raise ValueError(f"schedule config is not valid JSON: {error}") from None
+        except RecursionError:
+            raise ValueError(f"schedule config nests deeper than {MAX_CONFIG_DEPTH} levels") from None
+    return _build(config, 0)
+
+
+def _build(config: Any, depth: int) -> Schedule:
+    if depth > MAX_CONFIG_DEPTH:
+        raise ValueError(f"schedule config nests deeper than {MAX_CONFIG_DEPTH} levels")
     if not isinstance(config, Mapping):
         raise TypeError(f"schedule config must be a dict with a 'name' key, got {type(config).__name__}")
     if "name" not in config:
@@ -154,4 +168,4 @@ def from_config(config: Mapping[str, Any] | str) -> Schedule:
         required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
         if required and key not in kwargs:
             raise ValueError(f"{cls.__name__}: config is missing the required key {key!r}")
-    return cls(**{key: _from_json(value) for key, value in kwargs.items()})
+    return cls(**{key: _from_json(value, depth) for key, value in kwargs.items()})

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import _check
-from ._shapes import blend, exp_decay, geometric_cycles
+from ._shapes import blend, exp_decay, fractions, geometric_cycles
 from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, normalise
 
@@ -319,9 +319,7 @@ class CosineRestarts(Schedule):
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         index, position, length = geometric_cycles(xp, t, self.first_period_steps, self.t_mult)
-        inverse_length = 1.0 / xp.to_float(length)
-        done = xp.to_float(position) * inverse_length
-        left = xp.to_float(length - position) * inverse_length
+        done, left = fractions(xp, position, length)
         start: Any = self.init_lr
         if self.m_mul != 1.0:
             start = exp_decay(xp, self.init_lr, index, math.log(self.m_mul))

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import _check
 from ._shapes import anneal, elapsed, exp_decay, power_weights
-from ._xp import Array, Backend
+from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, normalise
 
 
@@ -264,7 +264,7 @@ class ExponentialDecay(Schedule):
         if self.end_lr is None:
             return exp_decay(xp, self.init_lr, units, log_rate)
         if self.decay_rate > 1.0:  # cap the exponent too, so growth never overflows to inf
-            cap = math.ceil(math.log(self.end_lr / self.init_lr) / log_rate)
+            cap = min(math.ceil(math.log(self.end_lr / self.init_lr) / log_rate), MAX_STEP)
             grown = exp_decay(xp, self.init_lr, xp.minimum(units, cap), log_rate, max_units=cap)
             return xp.minimum(grown, self.end_lr)
         return xp.maximum(exp_decay(xp, self.init_lr, units, log_rate), self.end_lr)

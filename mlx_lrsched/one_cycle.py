@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import _check
-from ._shapes import ANNEAL_SHAPES, blend, elapsed
+from ._shapes import ANNEAL_SHAPES, blend
 from ._xp import Array, Backend
 from .base import Schedule, normalise
 
@@ -243,19 +243,38 @@ class OneCycleMomentum(Schedule):
 
 
 def _evaluate_phases(xp: Backend, t: Array, phases: tuple[_Phase, ...], total_steps: int, shape: str) -> Array:
-    """Each step's value in its phase, holding the value of step ``total_steps - 1`` after it."""
-    t = xp.minimum(t, total_steps - 1)
-    value: Any = None
-    for phase in phases:
-        length = phase.finish - phase.begin
-        if length == 0.0:  # a phase of length 0 (step 0 when pct_start * N == 1) is at its end
-            phase_value = xp.full(t, phase.end)
-        else:
-            # the fraction's integer parts are exact; only the float phase ends add a fraction < 1
-            done = elapsed(xp, t, phase.first, phase.last - phase.first)
-            left = (phase.last - phase.first) - done
-            done_fraction = (xp.to_float(done) + (phase.first - phase.begin)) * (1.0 / length)
-            left_fraction = (xp.to_float(left) + (phase.finish - phase.last)) * (1.0 / length)
-            phase_value = blend(xp, phase.start, phase.end, done_fraction, left_fraction, shape)
-        value = phase_value if value is None else xp.where(t >= phase.first, phase_value, value)
-    return value
+    """Each step's value in its phase, holding the value of step ``total_steps - 1`` after it.
+
+    One pass over the steps: each element finds its phase index with integer comparisons and gathers that
+    phase's constants from small host tables, so every step pays for one anneal (one sine for ``cos``), not
+    one per phase.
+    """
+    # int64, like the tables below: uint64 - int64 would promote to float and round the step.
+    t = xp.to_int(xp.minimum(t, total_steps - 1), xp.int64)
+    index = None
+    for phase in phases[1:]:
+        entered = xp.to_int(t >= phase.first, xp.int32)
+        index = entered if index is None else index + entered
+
+    def per_phase(values: list[Any], dtype: Any) -> Any:
+        return values[0] if index is None else xp.take(xp.table(tuple(values), dtype), index)
+
+    # A phase of length 0 (step 0 when pct_start * N == 1) sits at its end: fractions d = 1, r = 0.
+    empty = [phase.finish == phase.begin for phase in phases]
+    first = per_phase([phase.first for phase in phases], xp.int64)
+    last = per_phase([phase.last for phase in phases], xp.int64)
+    inverse = per_phase(
+        [1.0 if e else 1.0 / (p.finish - p.begin) for p, e in zip(phases, empty, strict=True)], xp.float_dtype
+    )
+    # The integer parts of both fractions are exact; only PyTorch's float phase ends add a part below 1.
+    begin_offset = per_phase(
+        [1.0 if e else p.first - p.begin for p, e in zip(phases, empty, strict=True)], xp.float_dtype
+    )
+    finish_offset = per_phase(
+        [0.0 if e else p.finish - p.last for p, e in zip(phases, empty, strict=True)], xp.float_dtype
+    )
+    start = per_phase([p.end if e else p.start for p, e in zip(phases, empty, strict=True)], xp.float_dtype)
+    end = per_phase([phase.end for phase in phases], xp.float_dtype)
+    done_fraction = (xp.to_float(t - first) + begin_offset) * inverse
+    left_fraction = (xp.to_float(last - t) + finish_offset) * inverse
+    return blend(xp, start, end, done_fraction, left_fraction, shape)

@@ -97,3 +97,15 @@ def test_empty_steps_give_empty_results():
     schedule = CosineDecay(0.1, 100)
     assert schedule(np.array([], dtype=np.int64)).shape == (0,)
     assert schedule(mx.array([], dtype=mx.uint64)).shape == (0,)
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_large_numpy_inputs_evaluated_in_chunks_equal_one_whole_pass(name):
+    from mlx_lrsched import _xp
+
+    schedule = DECAY_SAMPLES[name]
+    steps = np.arange(3 * _xp.NUMPY_CHUNK + 17, dtype=np.int64).reshape(-1, 1) * 997
+    chunked = schedule(steps)
+    whole = np.broadcast_to(np.asarray(schedule.evaluate(_xp.NUMPY, steps), dtype=np.float64), steps.shape)
+    assert chunked.shape == steps.shape
+    np.testing.assert_array_equal(chunked, whole)

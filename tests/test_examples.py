@@ -245,3 +245,35 @@ def test_unknown_name_in_the_registry_lists_valid_names() -> None:
 
     with pytest.raises(ValueError, match="unknown schedule 'warp'; valid schedules: one_cycle, exponential, "):
         build_schedule("warp", LR, 10, 1)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_one_cycle_runs_cycle_momentum_inverse_to_the_rate(optimizer):
+    # PyTorch OneCycleLR(cycle_momentum=True) defaults, written out: momentum (AdamW beta1) mirrors the cos
+    # schedule, 0.95 at the start, 0.85 at the peak step 0.3 * T - 1, back to 0.95 at the last step.
+    from common import build_optimizer
+
+    from mlx_lrsched import OneCycle
+
+    total = 50
+    optimizer_ = build_optimizer(TrainConfig(optimizer=optimizer), OneCycle(LR, total))
+    key = "momentum" if optimizer == "sgd" else "beta1"
+    warm_end = 0.3 * total - 1
+    params = {"w": mx.zeros((2,))}
+    for t in range(total):
+        params = optimizer_.apply_gradients({"w": mx.ones((2,))}, params)
+        if t <= warm_end:
+            expected = 0.85 + (0.95 - 0.85) / 2.0 * (math.cos(math.pi * t / warm_end) + 1.0)
+        else:
+            fraction = (t - warm_end) / (total - 1 - warm_end)
+            expected = 0.95 + (0.85 - 0.95) / 2.0 * (math.cos(math.pi * fraction) + 1.0)
+        assert optimizer_.state[key].item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_cycle_momentum_can_be_turned_off():
+    from common import build_optimizer
+
+    from mlx_lrsched import OneCycle
+
+    optimizer = build_optimizer(TrainConfig(cycle_momentum=False), OneCycle(LR, 50))
+    assert "momentum" not in optimizer.state and optimizer.momentum == 0.9

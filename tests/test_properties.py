@@ -1,0 +1,432 @@
+"""Properties every pure schedule holds for random valid configs at random steps, on every backend.
+
+Configs come from the strategy registry in ``strategies.py`` (nested compositions included); steps span
+``[0, 2**63)`` with extra weight next to each schedule's phase boundaries. The quick tests draw from all
+schedules at once; the ``slow`` ones (run in CI with the ``ci`` Hypothesis profile) give each schedule
+class its own run.
+
+Properties:
+
+1. finite everywhere;
+2. ``>= 0`` unless the schedule is ``signed`` (then ``|value| <= peak``);
+3. ``<= peak`` (float32 may round up by ``1e-6`` relative);
+4. MLX float32 within 4e-6 relative of the NumPy float64 reference where that is >= 1e-6 of the peak;
+5. every step representation (NumPy int64/uint64, MLX uint64/int64/int32, Python int) gives the
+   same value as the others of its backend, bit for bit, with the step's shape;
+6. monotone within each phase where the schedule is monotone;
+7. periodic schedules repeat exactly, on both backends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from strategies import (
+    STATEFUL,
+    STRATEGIES,
+    any_schedule,
+    config_strategy,
+    public_schedule_names,
+    pure_names,
+    schedule_strategy,
+)
+
+from mlx_lrsched import base
+from mlx_lrsched._xp import MAX_STEP
+from mlx_lrsched.compose import Clip, PerEpoch, Scale
+from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
+from mlx_lrsched.decay import (
+    Constant,
+    CosineDecay,
+    ExponentialDecay,
+    InverseTimeDecay,
+    MultiStepDecay,
+    PiecewiseConstant,
+    PolynomialDecay,
+    StepDecay,
+)
+from mlx_lrsched.one_cycle import OneCycle, OneCycleMomentum
+from mlx_lrsched.warmup import WSD, InverseSqrt, Linear, Warmup
+
+mx = pytest.importorskip("mlx.core")
+
+PURE = pure_names()
+RELATIVE_TOLERANCE = 4e-6
+FLOOR = 1e-6  # of the peak: below it the relative comparison is not required
+ROUNDING = {"numpy": 1e-12, "mlx": 1e-6}
+
+hypothesis_settings = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def test_every_registered_schedule_has_a_strategy():
+    missing = sorted(set(public_schedule_names()) - set(STRATEGIES))
+    assert not missing, f"no Hypothesis strategy in tests/strategies.py for {missing}"
+    assert set(STRATEGIES) <= set(public_schedule_names()), "a strategy for a schedule that no longer exists"
+    assert set(STRATEGIES) >= STATEFUL
+
+
+# ------------------------------------------------------------------------------------------ steps
+
+
+def _near(points: Sequence[int], spread: int = 2) -> list[int]:
+    return sorted({p + d for p in points for d in range(-spread, spread + 1) if 0 <= p + d <= MAX_STEP})
+
+
+@st.composite
+def steps_for(draw: st.DrawFn, schedule: base.Schedule, max_size: int = 12) -> list[int]:
+    """Sorted unique steps in [0, 2**63): random, log-uniform, small, the extremes and next to boundaries."""
+    anywhere = st.integers(0, MAX_STEP)
+    log_uniform = st.integers(0, 62).flatmap(lambda e: st.integers(2**e, 2 ** (e + 1) - 1))
+    special = st.sampled_from([0, 1, 2, 2**24, 2**31 - 1, 2**31, 2**53 + 1, 2**62, MAX_STEP - 1, MAX_STEP])
+    sources = [anywhere, log_uniform, st.integers(0, 1000), special]
+    boundaries = _near(schedule.phase_boundaries[:16])
+    if boundaries:
+        sources.append(st.sampled_from(boundaries))
+    steps = draw(st.lists(st.one_of(sources), min_size=1, max_size=max_size))
+    return sorted(set(steps))
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def reference(schedule: base.Schedule, steps: Sequence[int]) -> np.ndarray:
+    return np.asarray(schedule(np.array(steps, dtype=np.int64)), dtype=np.float64)
+
+
+def product(schedule: base.Schedule, steps: Sequence[int]) -> np.ndarray:
+    return np.array(schedule(mx.array(steps, dtype=mx.uint64)), dtype=np.float64)
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray, floor: float) -> np.ndarray:
+    mask = np.abs(expected) >= floor
+    denominator = np.where(expected == 0, 1.0, np.abs(expected))
+    return np.where(mask, np.abs(actual - expected) / denominator, 0.0)
+
+
+def assert_in_range(schedule: base.Schedule, values: np.ndarray, backend: str, steps: Sequence[int]) -> None:
+    """Properties 1-3."""
+    bad = ~np.isfinite(values)
+    assert not bad.any(), f"{backend}: non-finite value at steps {np.array(steps)[bad]}: {values[bad]}"
+    if not schedule.signed:
+        negative = values < 0
+        assert not negative.any(), f"{backend}: negative value at steps {np.array(steps)[negative]}: {values[negative]}"
+    bound = schedule.peak * (1 + ROUNDING[backend])
+    above = np.abs(values) > bound
+    assert not above.any(), (
+        f"{backend}: above peak {schedule.peak!r} at steps {np.array(steps)[above]}: {values[above]}"
+    )
+
+
+def assert_contract(schedule: base.Schedule, steps: list[int]) -> None:
+    """Properties 1-4 on both backends."""
+    expected = reference(schedule, steps)
+    actual = product(schedule, steps)
+    assert_in_range(schedule, expected, "numpy", steps)
+    assert_in_range(schedule, actual, "mlx", steps)
+    # Below float32's smallest normal number (1.2e-38) float32 cannot hold the value at all: a schedule whose
+    # whole range lies there (exp_range with gamma = 1e-308) is compared only above it.
+    errors = relative_error(actual, expected, max(FLOOR * schedule.peak, float(np.finfo(np.float32).tiny)))
+    worst = int(np.argmax(errors))
+    assert errors[worst] <= RELATIVE_TOLERANCE, (
+        f"MLX {actual[worst]!r} vs NumPy {expected[worst]!r} at step {steps[worst]}: relative {errors[worst]:.3g}"
+    )
+
+
+def assert_representations_agree(schedule: base.Schedule, steps: list[int]) -> None:
+    """Property 5."""
+    as_int64 = schedule(np.array(steps, dtype=np.int64))
+    as_uint64 = schedule(np.array(steps, dtype=np.uint64))
+    assert as_int64.dtype == as_uint64.dtype == np.float64 and as_int64.shape == (len(steps),)
+    np.testing.assert_array_equal(as_uint64, as_int64)
+    scalar = schedule(np.uint64(steps[0]))
+    assert isinstance(scalar, np.float64) and scalar == as_int64[0]
+
+    mlx_uint64 = schedule(mx.array(steps, dtype=mx.uint64))
+    assert mlx_uint64.dtype == mx.float32 and mlx_uint64.shape == (len(steps),)
+    expected = np.array(mlx_uint64)
+    np.testing.assert_array_equal(np.array(schedule(mx.array(steps, dtype=mx.int64))), expected)
+    small = [i for i, step in enumerate(steps) if step < 2**31]
+    if small:
+        as_int32 = schedule(mx.array([steps[i] for i in small], dtype=mx.int32))
+        np.testing.assert_array_equal(np.array(as_int32), expected[small])
+    matrix = schedule(mx.array(steps, dtype=mx.uint64).reshape(1, -1))
+    assert matrix.shape == (1, len(steps))
+    for i in (0, len(steps) - 1):
+        python = schedule(steps[i])
+        assert isinstance(python, mx.array) and python.dtype == mx.float32 and python.shape == ()
+        assert python.item() == expected[i], f"Python int step {steps[i]}: {python.item()!r} != {expected[i]!r}"
+
+
+# -------------------------------------------------------------------------------------- monotone
+
+
+Segment = tuple[int, int, int]
+"""``(first, last, direction)``: on steps ``first..last`` the schedule never decreases (+1) or increases (-1)."""
+
+
+def _towards(start: float, end: float) -> int:
+    return 1 if end >= start else -1
+
+
+def monotone_segments(schedule: base.Schedule) -> list[Segment]:
+    """Step ranges where ``schedule`` is monotone by construction (empty when nothing is claimed)."""
+    whole = (0, MAX_STEP)
+    s = schedule
+    if isinstance(s, Constant):
+        return [(*whole, -1)]
+    if isinstance(s, (StepDecay, MultiStepDecay, InverseTimeDecay)):
+        return [(*whole, -1)]
+    if isinstance(s, ExponentialDecay):
+        return [(*whole, -1 if s.decay_rate <= 1.0 else 1)]
+    if isinstance(s, PiecewiseConstant):
+        values = list(s.values)
+        if values == sorted(values):
+            return [(*whole, 1)]
+        if values == sorted(values, reverse=True):
+            return [(*whole, -1)]
+        return []
+    if isinstance(s, (PolynomialDecay, CosineDecay)):
+        if isinstance(s, PolynomialDecay) and s.cycle:
+            return []
+        return [(*whole, _towards(s.init_lr, s.end_lr))]
+    if isinstance(s, Linear):
+        return [(*whole, _towards(s.init_lr, s.end_lr))]
+    if isinstance(s, InverseSqrt):
+        return [(0, s.warmup_steps, _towards(s.init_lr, s.peak_lr)), (s.warmup_steps, MAX_STEP, -1)]
+    if isinstance(s, WSD):
+        if s.stable_steps + s.decay_steps == 0:  # no phase after the warmup: step W already holds end_lr
+            return [(0, max(s.warmup_steps - 1, 0), 1), (s.warmup_steps, MAX_STEP, -1)]
+        return [(0, s.warmup_steps, 1), (s.warmup_steps, MAX_STEP, -1)]
+    if isinstance(s, (OneCycle, OneCycleMomentum)):
+        cycle = s if isinstance(s, OneCycle) else s.schedule
+        # the last step of the warmup (PyTorch's float phase end); the step after it is already annealing
+        top = min(max(math.floor(float(cycle.pct_start * cycle.total_steps) - 1), 0), cycle.total_steps - 1)
+        rate = [(0, top, 1), (top + 1, MAX_STEP, -1)]
+        return rate if isinstance(s, OneCycle) else [(first, last, -direction) for first, last, direction in rate]
+    if isinstance(s, CyclicLR) and s.mode != "exp_range":  # the first cycle: up to the peak and back down
+        if s.cycle_steps == s.step_size_up:  # a sawtooth: it drops at the end of the cycle
+            return [(0, s.step_size_up - 1, 1)]
+        return [(0, s.step_size_up, 1), (s.step_size_up, s.cycle_steps, -1)]
+    if isinstance(s, CosineRestarts):
+        first = s.first_period_steps - 1
+        return [(0, first, _towards(s.init_lr, s.end_lr))]
+    if isinstance(s, Warmup) and s.warmup_steps > 0:
+        return [(0, s.warmup_steps, _towards(s.init_lr, float(s.schedule(np.int64(0)))))]
+    if isinstance(s, (Scale, PerEpoch, Clip)):
+        inner = monotone_segments(s.schedule)
+        if isinstance(s, PerEpoch):
+            epoch = s.steps_per_epoch
+            inner = [
+                (a * epoch, min(b * epoch + epoch - 1, MAX_STEP), d) for a, b, d in inner if a <= MAX_STEP // epoch
+            ]
+        return inner
+    return []
+
+
+def assert_monotone(schedule: base.Schedule, segment: Segment, steps: list[int]) -> None:
+    first, last, direction = segment
+    inside = sorted({first, last, *(step for step in steps if first <= step <= last)})
+    for backend, values in (("numpy", reference(schedule, inside)), ("mlx", product(schedule, inside))):
+        slack = ROUNDING[backend] * 4 * max(schedule.peak, 1e-300)
+        steps_moved = np.diff(values) * direction
+        wrong = steps_moved < -slack
+        assert not wrong.any(), (
+            f"{backend}: not {'non-decreasing' if direction > 0 else 'non-increasing'} on [{first}, {last}]: "
+            f"steps {np.array(inside)[:-1][wrong]} -> values {values[:-1][wrong]} then {values[1:][wrong]}"
+        )
+
+
+# -------------------------------------------------------------------------------------- periodic
+
+
+def period_of(schedule: base.Schedule) -> int | None:
+    """The exact period of a periodic schedule, or None."""
+    s = schedule
+    if isinstance(s, Constant):
+        return 1
+    if isinstance(s, CyclicLR) and s.mode == "triangular":
+        return s.cycle_steps
+    if isinstance(s, CosineRestarts) and s.t_mult == 1 and s.m_mul == 1.0:
+        return s.first_period_steps
+    if isinstance(s, CyclicExponentialDecay) and s.decay_rate == 1.0:
+        return s.period_steps
+    if isinstance(s, (Scale, Clip)):
+        return period_of(s.schedule)
+    if isinstance(s, PerEpoch):
+        inner = period_of(s.schedule)
+        return None if inner is None else inner * s.steps_per_epoch
+    return None
+
+
+def assert_periodic(schedule: base.Schedule, period: int, steps: list[int]) -> None:
+    for shift in (period, 2 * period):
+        starts = [step for step in {0, *steps} if step <= MAX_STEP - shift]
+        if not starts:
+            continue
+        later = [step + shift for step in starts]
+        np.testing.assert_array_equal(reference(schedule, later), reference(schedule, starts))
+        np.testing.assert_array_equal(product(schedule, later), product(schedule, starts))
+
+
+# ------------------------------------------------------------------------ quick: all schedules mixed
+
+
+@hypothesis_settings
+@given(data=st.data(), schedule=any_schedule())
+def test_values_are_finite_non_negative_bounded_by_peak_and_match_the_reference(data, schedule):
+    assert_contract(schedule, data.draw(steps_for(schedule)))
+
+
+@hypothesis_settings
+@given(data=st.data(), schedule=any_schedule())
+def test_every_step_representation_gives_the_same_value(data, schedule):
+    assert_representations_agree(schedule, data.draw(steps_for(schedule, max_size=6)))
+
+
+@st.composite
+def monotone_cases(draw: st.DrawFn) -> tuple[base.Schedule, Segment]:
+    schedule = draw(any_schedule(depth=1))
+    segments = monotone_segments(schedule)
+    assume(segments)
+    return schedule, draw(st.sampled_from(segments))
+
+
+@hypothesis_settings
+@given(data=st.data(), case=monotone_cases())
+def test_monotone_schedules_are_monotone_within_each_phase(data, case):
+    schedule, segment = case
+    assert_monotone(schedule, segment, data.draw(steps_for(schedule, max_size=24)))
+
+
+PERIODIC_LEAVES = {
+    "Constant": config_strategy("Constant"),
+    "CyclicLR": config_strategy("CyclicLR").map(lambda c: {**c, "mode": "triangular"}),
+    "CosineRestarts": config_strategy("CosineRestarts").map(lambda c: {**c, "t_mult": 1, "m_mul": 1.0}),
+    "CyclicExponentialDecay": config_strategy("CyclicExponentialDecay").map(lambda c: {**c, "decay_rate": 1.0}),
+}
+_periodic_leaf = st.one_of(list(PERIODIC_LEAVES.values()))
+PERIODIC = {
+    **PERIODIC_LEAVES,
+    **{name: STRATEGIES[name].factory(_periodic_leaf) for name in ("Scale", "Clip", "PerEpoch")},
+}
+"""Configs of schedules that are periodic by construction (period given by :func:`period_of`)."""
+
+
+def periodic_cases(names: Sequence[str] = tuple(PERIODIC)) -> st.SearchStrategy[tuple[base.Schedule, int]]:
+    def with_period(config: dict[str, object]) -> tuple[base.Schedule, int]:
+        schedule = base.from_config(config)
+        period = period_of(schedule)
+        assert period is not None, f"{schedule!r} is built periodic but period_of finds no period"
+        return schedule, period
+
+    return st.one_of([PERIODIC[name] for name in names]).map(with_period)
+
+
+@hypothesis_settings
+@given(data=st.data(), case=periodic_cases())
+def test_periodic_schedules_repeat_exactly(data, case):
+    schedule, period = case
+    assert_periodic(schedule, period, data.draw(steps_for(schedule)))
+
+
+# --------------------------------------------------------------------- slow: one run per schedule class
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PURE)
+def test_contract_holds_for_each_schedule_class(name):
+    @hypothesis_settings
+    @given(data=st.data(), schedule=schedule_strategy(name))
+    def check(data, schedule):
+        steps = data.draw(steps_for(schedule))
+        assert_contract(schedule, steps)
+        assert_representations_agree(schedule, steps[:6])
+
+    check()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [name for name in PURE if name not in {"Join", "Product", "CyclicExponentialDecay"}])
+def test_monotone_phases_hold_for_each_schedule_class(name):
+    @hypothesis_settings
+    @given(data=st.data(), schedule=schedule_strategy(name, depth=1))
+    def check(data, schedule):
+        segments = monotone_segments(schedule)
+        assume(segments)
+        assert_monotone(schedule, data.draw(st.sampled_from(segments)), data.draw(steps_for(schedule, max_size=24)))
+
+    check()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PERIODIC))
+def test_periodic_schedules_repeat_exactly_for_each_class(name):
+    @hypothesis_settings
+    @given(data=st.data(), case=periodic_cases([name]))
+    def check(data, case):
+        schedule, period = case
+        assert_periodic(schedule, period, data.draw(steps_for(schedule)))
+
+    check()
+
+
+# ---------------------------------------------------------------- the oracles of the properties above
+
+
+def test_monotone_check_catches_a_non_monotone_schedule():
+    bumpy = PiecewiseConstant([10, 20], [1.0, 0.5, 0.8])
+    assert monotone_segments(bumpy) == []
+    with pytest.raises(AssertionError, match="non-increasing"):
+        assert_monotone(bumpy, (0, MAX_STEP, -1), [5, 15, 25])
+
+
+def test_periodic_check_catches_a_wrong_period():
+    with pytest.raises(AssertionError):
+        assert_periodic(CyclicLR(0.1, 1.0, step_size_up=4), 7, [0, 1, 2, 3])
+
+
+def test_periods_and_segments_are_claimed_where_the_formula_says():
+    assert period_of(CyclicLR(0.1, 1.0, 3, 5)) == 8
+    assert period_of(CyclicLR(0.1, 1.0, 3, mode="triangular2")) is None
+    assert period_of(CosineRestarts(1.0, 7, t_mult=2)) is None
+    assert period_of(PerEpoch(CosineRestarts(1.0, 7), 3)) == 21
+    assert monotone_segments(WSD(1.0, 5, 10, 20)) == [(0, 5, 1), (5, MAX_STEP, -1)]
+    assert monotone_segments(PerEpoch(Linear(1.0, 0.0, 4), 10)) == [(0, MAX_STEP, -1)]
+    assert math.isclose(CyclicLR(0.0, 1.0, 2)(np.int64(2)), 1.0)
+
+
+# ------------------------------------------------------------- regressions the properties found (minimal)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        PolynomialDecay(0.0, 1.0, decay_steps=5, power=0.03125, cycle=True),  # rising cycle: 1 - r**p cancelled
+        PolynomialDecay(0.0, 10.0, decay_steps=1000, power=1e-3, cycle=True),
+        PolynomialDecay(5.0, 0.0, decay_steps=697_216_471_201_129_793, power=67.0),  # r**p with r rounded
+        PolynomialDecay(0.0, 1.0, decay_steps=2**62, power=1e-3),
+    ],
+    ids=repr,
+)
+def test_polynomial_decay_matches_the_reference_for_extreme_powers(schedule):
+    assert_contract(schedule, [0, 1, 2, 3, 999, 1000, 1001, 123_456_789, 2**40, 2**61, 2**62 - 1, 2**62, MAX_STEP])
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        ExponentialDecay(1e-6, 1.0000000000000002, decay_steps=4096, end_lr=1e-6),
+        ExponentialDecay(0.1, 0.9999999999999999, decay_steps=2**20),
+        CyclicExponentialDecay(0.1, 0.9999999999999999, period_steps=2**40),
+        CosineRestarts(1.0, first_period_steps=1, t_mult=2, m_mul=0.9999999999999999),
+    ],
+    ids=repr,
+)
+def test_rates_next_to_one_evaluate_on_mlx(schedule):
+    # exp_decay's block of 0.5 / |log rate| units overflows the step dtype when the log rate is ~1e-16 / T.
+    assert_contract(schedule, [0, 1, 1000, 2**40, MAX_STEP])
