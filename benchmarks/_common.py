@@ -168,3 +168,13 @@ def machine_line(info: Mapping[str, Any]) -> str:
         f"{info['cpu']}, {info['cores']} cores, {info['platform']}, Python {info['python']}, "
         f"MLX {info['mlx']} ({info.get('mlx_device')}), NumPy {info['numpy']}, PyTorch {info['torch']}"
     )
+
+
+def report(args: argparse.Namespace, name: str, title: str, markdown: str, **fields: Any) -> dict[str, Any]:
+    """Print a benchmark's table under ``title`` and write ``name.json``; return the JSON payload."""
+    payload = {"benchmark": name, "quick": args.quick, **fields, "machine": machine(), "table": markdown}
+    print(f"## {title}\n")
+    print(markdown)
+    print(f"\n{machine_line(payload['machine'])}")
+    write_json(args.out, name, payload)
+    return payload

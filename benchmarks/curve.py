@@ -159,20 +159,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print the table, write ``curve.json``; return the JSON payload."""
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     results = measure(args.quick)
-    markdown = table(results)
-    payload = {
-        "benchmark": "curve",
-        "quick": args.quick,
-        "goal": "PyTorch time / ours >= 200",
-        "machine": _common.machine(),
-        "results": results,
-        "table": markdown,
-    }
-    print(f"## A {STEPS:,}-step learning-rate curve: ours vectorised vs stepping PyTorch's scheduler\n")
-    print(markdown)
-    print(f"\n{_common.machine_line(payload['machine'])}")
-    _common.write_json(args.out, "curve", payload)
-    return payload
+    title = f"A {STEPS:,}-step learning-rate curve: ours vectorised vs stepping PyTorch's scheduler"
+    return _common.report(args, "curve", title, table(results), goal="PyTorch time / ours >= 200", results=results)
 
 
 if __name__ == "__main__":

@@ -136,21 +136,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print the table, write ``eval_cost.json``; return the JSON payload."""
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     results = measure(args.quick)
-    markdown = table(results)
-    payload = {
-        "benchmark": "eval_cost",
-        "quick": args.quick,
-        "step": STEP,
-        "goal": "ratio ours / mlx.optimizers <= 1.0",
-        "machine": _common.machine(),
-        "results": results,
-        "table": markdown,
-    }
-    print(f"## Cost of one schedule call at step {STEP}: ours / mlx.optimizers (median ratio [IQR])\n")
-    print(markdown)
-    print(f"\n{_common.machine_line(payload['machine'])}")
-    _common.write_json(args.out, "eval_cost", payload)
-    return payload
+    title = f"Cost of one schedule call at step {STEP}: ours / mlx.optimizers (median ratio [IQR])"
+    goal = "ratio ours / mlx.optimizers <= 1.0"
+    return _common.report(args, "eval_cost", title, table(results), step=STEP, goal=goal, results=results)
 
 
 if __name__ == "__main__":

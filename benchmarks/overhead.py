@@ -185,20 +185,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print the table, write ``overhead.json``; return the JSON payload."""
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     results = measure(args.quick)
-    markdown = table(results)
-    payload = {
-        "benchmark": "overhead",
-        "quick": args.quick,
-        "goal": "compiled step time ratio schedule / constant <= 1.01",
-        "machine": _common.machine(),
-        "results": results,
-        "table": markdown,
-    }
-    print("## Training-step time with a schedule / with a constant learning rate (median ratio [IQR])\n")
-    print(markdown)
-    print(f"\n{_common.machine_line(payload['machine'])}")
-    _common.write_json(args.out, "overhead", payload)
-    return payload
+    title = "Training-step time with a schedule / with a constant learning rate (median ratio [IQR])"
+    goal = "compiled step time ratio schedule / constant <= 1.01"
+    return _common.report(args, "overhead", title, table(results), goal=goal, results=results)
 
 
 if __name__ == "__main__":

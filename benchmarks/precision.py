@@ -207,22 +207,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print the tables, write ``precision.json``; return the JSON payload."""
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     results = measure(args.quick)
-    markdown = tables(results)
-    payload = {
-        "benchmark": "precision",
-        "quick": args.quick,
-        "goal": "ours <= 1e-6 relative",
-        "floor": FLOOR,
-        "machine": _common.machine(),
-        **results,
-        "table": markdown,
-    }
     count, top = results["steps"]["count"], results["steps"]["max"]
-    print(f"## Max relative error vs float64, {count} log-spaced steps in [0, {top:.0e}] (values >= 1e-6 of peak)\n")
-    print(markdown)
-    print(f"\n{_common.machine_line(payload['machine'])}")
-    _common.write_json(args.out, "precision", payload)
-    return payload
+    title = f"Max relative error vs float64, {count} log-spaced steps in [0, {top:.0e}] (values >= 1e-6 of peak)"
+    return _common.report(
+        args, "precision", title, tables(results), goal="ours <= 1e-6 relative", floor=FLOOR, **results
+    )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ class Schedule:
 
     def __call__(self, step: Any) -> Array:
         xp, t = _xp.as_step(step)
-        if xp is _xp.NUMPY and t.size > _xp.NUMPY_CHUNK:
-            return _xp.evaluate_in_chunks(self.evaluate, t)
+        if xp is _xp.NUMPY:
+            return _xp.evaluate_numpy(self.evaluate, t)
         return _xp.finish(xp, self.evaluate(xp, t), t)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from _samples import DECAY_SAMPLES
 
-from mlx_lrsched import MAX_STEP, CosineDecay, ExponentialDecay
+from mlx_lrsched import MAX_STEP, Constant, CosineDecay, ExponentialDecay
 
 mx = pytest.importorskip("mlx.core")
 
@@ -109,3 +109,16 @@ def test_large_numpy_inputs_evaluated_in_chunks_equal_one_whole_pass(name):
     whole = np.broadcast_to(np.asarray(schedule.evaluate(_xp.NUMPY, steps), dtype=np.float64), steps.shape)
     assert chunked.shape == steps.shape
     np.testing.assert_array_equal(chunked, whole)
+
+
+def test_numpy_scalar_and_array_steps_agree_bitwise():
+    # NumPy's scalar and array sin can differ in the last bit; every NumPy step is evaluated as a 1-d array.
+    from mlx_lrsched import CosineRestarts, Warmup
+
+    for schedule, step in [
+        (Warmup(Constant(0.0), 2, init_lr=10.0, shape="cos"), 1),
+        (CosineRestarts(0.0, 5, m_mul=0.5, end_lr=1.0), 4),
+    ]:
+        alone = schedule(np.int64(step))
+        assert alone == schedule(np.array([step], dtype=np.uint64))[0]
+        assert alone == schedule(np.arange(step + 1).reshape(-1, 1))[step, 0]
