@@ -25,6 +25,7 @@ import importlib.util
 import inspect
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -362,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"mlx-lrsched: error: {error}", file=sys.stderr)
         return error.status
+    except BrokenPipeError:  # `mlx-lrsched list | head`: the reader left; stop quietly, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return status
 
 

@@ -306,3 +306,22 @@ def test_main_returns_the_exit_status_in_process(capsys):
     assert main(["table", '{"name": "Constant", "lr": 0.25}', "--at", "7", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("7,0.25,")
     assert main(["table", '{"name": "Constant"}', "--at", "7"]) == 2
+
+
+def test_a_closed_pipe_ends_quietly_without_a_traceback():
+    # `mlx-lrsched list | head -1`: the reader has gone before the listing is written
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        writer = subprocess.run(
+            [sys.executable, "-m", "mlx_lrsched", "list"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert writer.returncode == 1
+    assert "Traceback" not in writer.stderr
