@@ -257,6 +257,12 @@ COMBINED: dict[str, dict[str, Any]] = {
         "step_size_up": 125,
         "mode": "triangular2",
     },
+    "CyclicExponentialDecay": {
+        "name": "CyclicExponentialDecay",
+        "init_lr": PEAK,
+        "decay_rate": 0.7,
+        "period_steps": 200,
+    },
     "OneCycle": {"name": "OneCycle", "max_lr": PEAK, "total_steps": STEPS},
 }
 """The combined figure: one representative per family, all peaking at 0.1 over 1000 steps."""
