@@ -86,8 +86,16 @@ def blend(
 
     The fractions come from the caller (``d + r == 1``, each from exact integers), so a phase may have a
     per-element length or PyTorch ``OneCycleLR``'s fractional ends; ``start`` and ``end`` may be arrays.
-    When one end is the number 0 only the other weight is built (fewer graph nodes on every call).
+    When both ends are numbers one weight suffices, the one that vanishes at the lower end ``low``, with
+    ``1 - w`` for the other: ``1 - w`` only cancels where its term, ``low * (1 - w)``, is small next to the
+    other one. Both ends stay exact (``w`` is exactly 0 or 1 there), at half the transcendentals.
     """
+    if isinstance(start, (int, float)) and isinstance(end, (int, float)):
+        if start >= end:
+            w_left = _left_weight(xp, done_fraction, left_fraction, shape)
+            return start * w_left if end == 0.0 else start * w_left + end * (1.0 - w_left)
+        w_done = _done_weight(xp, done_fraction, left_fraction, shape)
+        return end * w_done if start == 0.0 else start * (1.0 - w_done) + end * w_done
     if isinstance(end, (int, float)) and end == 0.0:
         return start * _left_weight(xp, done_fraction, left_fraction, shape)
     if isinstance(start, (int, float)) and start == 0.0:
