@@ -24,7 +24,6 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 from mlx_lrsched.base import from_config, schedule_class, schedule_names  # noqa: E402
-from mlx_lrsched.cli import load_schedule_modules  # noqa: E402
 from mlx_lrsched.plot import new_figure, plot, save_figure  # noqa: E402
 
 NOT_PURE = frozenset({"ReduceOnPlateau", "GradNormScaled"})
@@ -280,7 +279,6 @@ def family_of(name: str) -> str:
 
 def families() -> dict[str, list[str]]:
     """Family -> titles of the panels whose schedule is registered, in :data:`PANELS` order."""
-    load_schedule_modules()
     registered = set(schedule_names())
     grouped: dict[str, list[str]] = {}
     for title in PANELS:
@@ -291,14 +289,12 @@ def families() -> dict[str, list[str]]:
 
 def missing_panels() -> list[str]:
     """Registered schedules that are pure functions of the step but have no panel (the gallery is stale)."""
-    load_schedule_modules()
     drawn = {schedule_of(title) for title in PANELS}
     return [name for name in schedule_names() if name not in drawn and name not in NOT_PURE]
 
 
 def unregistered_panels() -> list[str]:
     """Panels whose schedule is not registered (its module is missing): skipped."""
-    load_schedule_modules()
     return [title for title in PANELS if schedule_of(title) not in set(schedule_names())]
 
 

@@ -31,19 +31,42 @@ def real(
     below = number <= low if low_open else number < low
     above = number >= high if high_open else number > high
     if not math.isfinite(number) or below or above:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        left = "(" if low_open or math.isinf(low) else "["
+        right = ")" if high_open or math.isinf(high) else "]"
+        interval = f"{left}{low:g}, {high:g}{right}"
         raise ValueError(f"{owner}: {name} must be a finite number in {interval}, got {number!r}")
     return number
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""Rates and factors must fit in float32, the dtype MLX trains in (beyond it a rate is ``inf``)."""
+
+
 def positive(owner: str, name: str, value: Any) -> float:
-    """A finite number > 0."""
-    return real(owner, name, value, low=0.0, low_open=True)
+    """A number in ``(0, FLOAT32_MAX]``."""
+    return real(owner, name, value, low=0.0, high=FLOAT32_MAX, low_open=True)
 
 
 def non_negative(owner: str, name: str, value: Any) -> float:
-    """A finite number >= 0."""
-    return real(owner, name, value, low=0.0)
+    """A number in ``[0, FLOAT32_MAX]``."""
+    return real(owner, name, value, low=0.0, high=FLOAT32_MAX)
+
+
+def decay_constant(owner: str, k: Any, per: int = 1) -> float:
+    """``exp(-k * per)`` for a decay constant ``k >= 0``, refusing one that decays to 0 within ``per`` steps."""
+    k = non_negative(owner, "k", k)
+    rate = math.exp(-k * per)
+    if rate == 0.0:
+        raise ValueError(
+            f"{owner}: k={k!r} decays to 0 within {per} step(s) (exp(-k * {per}) underflows); use a smaller k"
+        )
+    return rate
+
+
+def float32_peak(owner: str, peak: float) -> None:
+    """Refuse a composition whose largest value overflows float32 although each factor fits."""
+    if peak > FLOAT32_MAX:
+        raise ValueError(f"{owner}: the product's peak {peak:g} exceeds float32's largest value {FLOAT32_MAX:g}")
 
 
 def integer(owner: str, name: str, value: Any, *, low: int = 0, high: int = MAX_STEP) -> int:

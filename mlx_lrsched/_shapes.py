@@ -183,7 +183,8 @@ def _power_table(backend: str, log_rate: float, max_units: int | None, scale: fl
 def geometric_cycles(xp: Backend, t: Array, first_length: int, mult: int) -> tuple[Array, Array, Array]:
     """Cycle index ``n``, step into the cycle and cycle length for cycles of ``first_length * mult**n`` steps.
 
-    All three are exact integers (int64) at any step: ``n`` comes from a float estimate of
+    All three are exact integers at any step (the index int32, position and length int64; with
+    ``mult == 1`` the step's own dtype and a Python int length): ``n`` comes from a float estimate of
     :math:`\\log_m(1 + t (m - 1) / T_0)`, which can be one off next to a cycle start, and is then
     corrected against the exact cycle starts tabulated on the host. ``mult == 1`` is plain ``//``
     and ``%``. The length of the last cycle that starts below ``2**63`` is clipped to ``2**63 - 1``.

@@ -39,15 +39,11 @@ class Backend:
     expm1: Callable[[Array], Array]
     log1p: Callable[[Array], Array]
     sin: Callable[[Array], Array]
-    cos: Callable[[Array], Array]
     sqrt: Callable[[Array], Array]
-    power: Callable[[Array, Any], Array]
     where: Callable[[Array, Any, Any], Array]
     minimum: Callable[[Any, Any], Array]
     maximum: Callable[[Any, Any], Array]
-    abs: Callable[[Array], Array]
     take: Callable[[Array, Array], Array]
-    asarray: Callable[..., Array]
     divmod: Callable[[Array, Any], tuple[Array, Array]]
     log: Callable[[Array], Array]
     int32: Any
@@ -78,15 +74,11 @@ NUMPY = Backend(
     expm1=np.expm1,
     log1p=np.log1p,
     sin=np.sin,
-    cos=np.cos,
     sqrt=np.sqrt,
-    power=np.power,
     where=np.where,
     minimum=np.minimum,
     maximum=np.maximum,
-    abs=np.abs,
     take=np.take,
-    asarray=np.asarray,
     divmod=np.divmod,
     log=np.log,
     int32=np.int32,
@@ -103,15 +95,11 @@ if mx is not None:
         expm1=mx.expm1,
         log1p=mx.log1p,
         sin=mx.sin,
-        cos=mx.cos,
         sqrt=mx.sqrt,
-        power=mx.power,
         where=mx.where,
         minimum=mx.minimum,
         maximum=mx.maximum,
-        abs=mx.abs,
         take=mx.take,
-        asarray=mx.array,
         divmod=mx.divmod,  # one graph node for both results, where ``//`` and ``%`` are two
         log=mx.log,
         int32=mx.int32,

@@ -7,7 +7,7 @@ import difflib
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,15 @@ class Schedule:
         return NotImplemented
 
     __rmul__ = __mul__
+
+    def walk(self) -> Iterator[Schedule]:
+        """This schedule and every schedule nested in it (compositions), depth first."""
+        yield self
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if isinstance(child, Schedule):
+                    yield from child.walk()
 
     def curve(self, num_steps: int) -> np.ndarray:
         """The float64 reference values at steps ``0 .. num_steps - 1`` (NumPy only, no MLX needed)."""

@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import decimal
-import importlib
-import importlib.util
 import inspect
 import json
 import math
@@ -42,9 +40,6 @@ RUNTIME_ERROR = 1
 
 MAX_PIXELS_PER_SIDE = 20_000
 
-SCHEDULE_MODULES = ("decay", "warmup", "compose", "cyclic", "one_cycle", "feedback")
-"""The modules that define schedules: imported (those that exist) so every schedule name is registered."""
-
 
 class CliError(Exception):
     """A one-line message for stderr and the exit status to leave with."""
@@ -55,13 +50,6 @@ class CliError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-
-
-def load_schedule_modules() -> None:
-    """Import every schedule module of :data:`SCHEDULE_MODULES` that exists, completing the registry."""
-    for module in SCHEDULE_MODULES:
-        if importlib.util.find_spec(f"{__package__}.{module}") is not None:
-            importlib.import_module(f"{__package__}.{module}")
 
 
 def _reject_constant(name: str) -> Any:
@@ -357,7 +345,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input, 1 other failure)."""
     args = build_parser().parse_args(argv)
-    load_schedule_modules()
     try:
         status: int = args.run(args)
     except CliError as error:

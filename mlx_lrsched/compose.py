@@ -173,6 +173,7 @@ class Scale(Schedule):
             schedule=_check.schedule("Scale", "schedule", self.schedule),
             factor=_check.non_negative("Scale", "factor", self.factor),
         )
+        _check.float32_peak("Scale", self.peak)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         return self.factor * self.schedule.evaluate(xp, t)
@@ -211,6 +212,7 @@ class Product(Schedule):
 
     def __post_init__(self) -> None:
         normalise(self, schedules=_schedules("Product", "schedules", self.schedules))
+        _check.float32_peak("Product", self.peak)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         value = self.schedules[0].evaluate(xp, t)

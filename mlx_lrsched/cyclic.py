@@ -230,8 +230,9 @@ class CyclicExponentialDecay(Schedule):
             period_steps: :math:`T`.
             **kwargs: the other arguments of :class:`CyclicExponentialDecay`.
         """
-        k = _check.non_negative("CyclicExponentialDecay.from_rate", "k", k)
-        return cls(init_lr, math.exp(-k * period_steps), period_steps, **kwargs)
+        owner = "CyclicExponentialDecay.from_rate"
+        period_steps = _check.integer(owner, "period_steps", period_steps, low=1)
+        return cls(init_lr, _check.decay_constant(owner, k, period_steps), period_steps, **kwargs)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         period = self.period_steps

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _check
-from ._shapes import anneal, elapsed, exp_decay, power_weights
+from ._shapes import anneal, elapsed, exp_decay, power_weights, shifted
 from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, normalise
 
@@ -251,11 +251,10 @@ class ExponentialDecay(Schedule):
             k: :math:`k \ge 0`, the decay constant per step (per ``decay_steps`` if given).
             **kwargs: the other arguments of :class:`ExponentialDecay`.
         """
-        k = _check.non_negative("ExponentialDecay.from_rate", "k", k)
-        return cls(init_lr, math.exp(-k), **kwargs)
+        return cls(init_lr, _check.decay_constant("ExponentialDecay.from_rate", k), **kwargs)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        count = xp.maximum(t, self.transition_begin) - self.transition_begin if self.transition_begin else t
+        count = shifted(xp, t, self.transition_begin)
         log_rate = math.log(self.decay_rate)
         if self.staircase:
             units = count // self.decay_steps
@@ -337,7 +336,7 @@ class PolynomialDecay(Schedule):
         init_lr: :math:`\eta_0 \ge 0`.
         end_lr: :math:`\eta_{\text{end}} \ge 0`.
         decay_steps: :math:`T \ge 1`.
-        power: :math:`p > 0` (1 is linear; PyTorch ``PolynomialLR`` is ``end_lr=0``).
+        power: :math:`p \in (0, 1000]` (1 is linear; PyTorch ``PolynomialLR`` is ``end_lr=0``).
         cycle: restart the decay every period (Keras semantics).
 
     Examples:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from . import _check
+from ._shapes import exp_decay
 from ._xp import NUMPY, Array, Backend, mx
 from .base import Schedule, normalise
 
@@ -114,9 +115,9 @@ class ReduceOnPlateau(_Stateful):
     evaluation, as in PyTorch (``nan < best`` is false): a diverging run is pushed to lower rates instead
     of being ignored, and NaN never becomes ``best``, so later comparisons stay meaningful.
 
-    The state (``scale`` float32, ``best`` float32, ``num_bad_epochs``, ``cooldown_counter`` and
-    ``num_reductions`` int32) lives in ``optimizer.state["reduce_on_plateau"]`` after :meth:`attach`.
-    Calling the schedule with NumPy steps uses :math:`\gamma^{n}` in float64 (the reference).
+    The state (``best`` float32, ``num_bad_epochs``, ``cooldown_counter`` and ``num_reductions`` int32)
+    lives in ``optimizer.state["reduce_on_plateau"]`` after :meth:`attach`; the multiplier
+    :math:`\gamma^{n}` is computed from ``num_reductions`` on both backends, so it cannot disagree with it.
 
     Args:
         schedule: the base schedule :math:`b` (any :class:`Schedule`) or a constant learning rate.
@@ -182,7 +183,6 @@ class ReduceOnPlateau(_Stateful):
 
     def _initial_state(self) -> dict[str, Array]:
         return {
-            "scale": _scalar(1.0, "float32"),
             "best": _scalar(math.inf if self.mode == "min" else -math.inf, "float32"),
             "num_bad_epochs": _scalar(0, "int32"),
             "cooldown_counter": _scalar(0, "int32"),
@@ -191,10 +191,9 @@ class ReduceOnPlateau(_Stateful):
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         base = self.schedule.evaluate(xp, t)
-        if xp is NUMPY:
-            reduced = base * self.factor**self.num_reductions
-        else:
-            reduced = base * self.state["scale"]
+        # One formula for both backends, from the one stored count: factor ** n.
+        reductions = np.asarray(self.num_reductions) if xp is NUMPY else self.state["num_reductions"]
+        reduced = base * exp_decay(xp, 1.0, reductions, math.log(self.factor))
         if self.min_lr > 0.0:
             reduced = xp.minimum(base, xp.maximum(reduced, self.min_lr))
         return reduced
@@ -251,12 +250,11 @@ class ReduceOnPlateau(_Stateful):
         state["num_bad_epochs"] = _scalar(bad, "int32")
         state["cooldown_counter"] = _scalar(cooldown_counter, "int32")
         state["num_reductions"] = _scalar(reductions, "int32")
-        state["scale"] = _scalar(self.factor**reductions, "float32")
         return reduced
 
     @property
     def scale(self) -> float:
-        """The current multiplier :math:`\\gamma^{n}` (float64, from the reduction count)."""
+        """The current multiplier :math:`\\gamma^{n}` (float64, from the reduction count :math:`n`)."""
         return float(self.factor**self.num_reductions)
 
     @property
@@ -374,25 +372,26 @@ class GradNormScaled(_Stateful):
         """Store the state in ``optimizer.state[key]`` and make ``apply_gradients`` record the gradient norm.
 
         See :meth:`ReduceOnPlateau.attach` for how the state is stored and restored. The optimizer's
-        ``apply_gradients`` (which ``update`` calls) is wrapped on this instance only; attaching twice
-        wraps once.
+        ``apply_gradients`` (which ``update`` calls) is wrapped once per optimizer instance; every
+        ``GradNormScaled`` attached to it records the norm under its own (current) key.
         """
         if mx is None:
             raise RuntimeError("GradNormScaled: attach needs MLX (pip install mlx)")
         super().attach(optimizer, key=key)
-        current = optimizer.apply_gradients  # type: ignore[attr-defined]
-        if getattr(current, "_lrsched_owner", None) is self:
-            return optimizer
-        original = getattr(current, "_lrsched_original", current)
-        key = self.__dict__["_key"]
-        norm = self.norm
+        owners: list[GradNormScaled] | None = getattr(optimizer.apply_gradients, "_lrsched_owners", None)  # type: ignore[attr-defined]
+        if owners is None:
+            original, owners = optimizer.apply_gradients, []  # type: ignore[attr-defined]
+            recorders = owners
 
-        def apply_gradients(gradients: Any, parameters: Any) -> Any:
-            optimizer.state[key]["grad_norm"] = _global_norm(gradients, norm)  # type: ignore[attr-defined]
-            return original(gradients, parameters)
+            def apply_gradients(gradients: Any, parameters: Any) -> Any:
+                for owner in recorders:
+                    state = optimizer.state[owner.__dict__["_key"]]  # type: ignore[attr-defined]
+                    state["grad_norm"] = _global_norm(gradients, owner.norm)
+                return original(gradients, parameters)
 
-        wrapper: Callable[..., Any] = apply_gradients
-        wrapper._lrsched_owner = self  # type: ignore[attr-defined]
-        wrapper._lrsched_original = original  # type: ignore[attr-defined]
-        optimizer.apply_gradients = wrapper  # type: ignore[attr-defined]
+            wrapper: Callable[..., Any] = apply_gradients
+            wrapper._lrsched_owners = owners  # type: ignore[attr-defined]
+            optimizer.apply_gradients = wrapper  # type: ignore[attr-defined]
+        if not any(owner is self for owner in owners):  # identity: equal configs are distinct schedules
+            owners.append(self)
         return optimizer

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _check
+from .decay import ExponentialDecay
 
 __all__ = ["LRRangeResult", "lr_range_test"]
 
@@ -164,14 +165,10 @@ def lr_range_test(
         if not callable(function):
             raise TypeError(f"{owner}: {name} must be callable, got {type(function).__name__}")
 
-    log_ratio_per_step = math.log(end_lr / start_lr) / (num_steps - 1)
-    last = num_steps - 1
-
-    def sweep(step: Any) -> Any:
-        # exp(t * log(rate)) with the log taken in float64 on the host, as every schedule here does.
-        return start_lr * mx.exp(mx.minimum(step, last).astype(mx.float32) * log_ratio_per_step)
-
-    lr_table = start_lr * np.exp(np.arange(num_steps) * log_ratio_per_step)
+    # The exponential sweep start_lr -> end_lr over num_steps - 1 updates, held at end_lr: a growing
+    # ExponentialDecay, so the optimizer's float32 rates carry the library's exact powers.
+    sweep = ExponentialDecay(start_lr, end_lr / start_lr, decay_steps=num_steps - 1, end_lr=end_lr)
+    lr_table = sweep.curve(num_steps)
     saved_parameters = model.parameters()
     optimizer = optimizer_factory(sweep)
     value_and_grad = module_value_and_grad(model, loss_fn)

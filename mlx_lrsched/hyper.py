@@ -34,14 +34,33 @@ class ScheduledValue:
     current value (eagerly only).
     """
 
-    __slots__ = ("_key", "_optimizer")
+    __slots__ = ("_dtype", "_key", "_optimizer")
 
     def __init__(self, optimizer: Any, key: str) -> None:
         self._optimizer = optimizer
         self._key = key
+        self._dtype: Any = None  # the dtype of the parameter being updated, set around ``apply_single``
 
     def __mlx_array__(self) -> Any:
-        return self._optimizer.state[self._key]
+        value = self._optimizer.state[self._key]
+        # A Python float hyperparameter is weakly typed and takes the parameter's dtype; a float32 array
+        # would promote bfloat16/float16 parameters to float32, so it is cast to the parameter's dtype.
+        if self._dtype is None or value.dtype == self._dtype:
+            return value
+        return value.astype(self._dtype)
+
+    def _follow_parameter_dtype(self) -> None:
+        """Wrap the optimizer's ``apply_single`` so each use sees the dtype of the parameter it updates."""
+        optimizer, original = self._optimizer, self._optimizer.apply_single
+
+        def apply_single(gradient: Any, parameter: Any, state: Any) -> Any:
+            self._dtype = gradient.dtype
+            try:
+                return original(gradient, parameter, state)
+            finally:
+                self._dtype = None
+
+        optimizer.apply_single = apply_single
 
     @property
     def schedule(self) -> Any:
@@ -181,6 +200,7 @@ def schedule_momentum(optimizer: OptimizerT, schedule: Schedule | float) -> Opti
         )
     _set_schedule(optimizer, key, momentum)
     value = ScheduledValue(optimizer, key)
+    value._follow_parameter_dtype()
     if attribute == "betas":
         optimizer.betas = [value, optimizer.betas[1]]  # type: ignore[attr-defined]
     else:

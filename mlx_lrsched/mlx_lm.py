@@ -122,6 +122,8 @@ def _build_mlx(owner: str, name: str, arguments: dict[str, Any], label: Label) -
     if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence):
         raise TypeError(f"{owner}: {label('schedules')} must be a list of schedules, got {schedules!r}")
     parts = [_sub_schedule(owner, f"{label('schedules')}[{i}]", value) for i, value in enumerate(schedules)]
+    if not parts:
+        raise ValueError(f"{owner}: {label('schedules')} must not be empty")
     boundaries = arguments["boundaries"]
     if parts[1:] or not isinstance(boundaries, Sequence) or boundaries:
         boundaries = _check.increasing_steps(owner, label("boundaries"), boundaries)

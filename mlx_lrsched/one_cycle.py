@@ -138,6 +138,8 @@ class OneCycle(Schedule):
         min_lr = _check.positive(owner, "min_lr", min_lr)
         max_lr = _check.real(owner, "max_lr", max_lr, low=min_lr)
         t_max = _check.integer(owner, "t_max", t_max, low=1, high=2**53 - 1)
+        if not math.isfinite(max_lr / min_lr):
+            raise ValueError(f"{owner}: min_lr={min_lr!r} is too small next to max_lr={max_lr!r} (ratio overflows)")
         pct_start = (t_max + 2) / (2 * (t_max + 1))  # PyTorch's peak step pct_start * N - 1 = t_max / 2
         return cls(max_lr, t_max + 1, pct_start, "linear", div_factor=max_lr / min_lr, final_div_factor=1.0)
 

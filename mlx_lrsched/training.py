@@ -13,6 +13,8 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
+from .base import Schedule
+
 __all__ = ["CompiledStep", "FrozenScheduleError", "ScheduleGuard", "compile_step"]
 
 P = ParamSpec("P")
@@ -133,6 +135,31 @@ class CompiledStep(Generic[P, R]):
         return result
 
 
+def _check_feedback_reaches_the_step(optimizer: Any, state: Sequence[Any]) -> None:
+    """Refuse a feedback schedule whose state the compiled step would bake in as a constant.
+
+    Its state must live in ``optimizer.state`` (``schedule.attach(optimizer)``) or be passed in ``state``;
+    otherwise ``plateau.update(...)`` (or the gradient norm) would never reach the compiled step.
+    """
+    from .feedback import _Stateful
+
+    optimizers = getattr(optimizer, "optimizers", [optimizer])  # MultiOptimizer: its inner optimizers
+    for owner in optimizers:
+        for schedule in getattr(owner, "_schedulers", {}).values():
+            feedback = (
+                [n for n in schedule.walk() if isinstance(n, _Stateful)] if isinstance(schedule, Schedule) else []
+            )
+            for node in feedback:
+                attached = any(node.__dict__["_optimizer"] is o for o in optimizers)
+                if not attached and not any(node.state is s for s in state):
+                    name = type(node).__name__
+                    raise ValueError(
+                        f"compile_step: the {name} in the optimizer's schedule is not attached to it, so its "
+                        f"updates would never reach the compiled step; call .attach(optimizer) on the {name} "
+                        "first (or pass its .state in state=[...])"
+                    )
+
+
 def compile_step(
     fn: Callable[P, R], model: Any, optimizer: Any, *, state: Sequence[Any] = (), check_steps: int = 3
 ) -> CompiledStep[P, R]:
@@ -186,6 +213,7 @@ def compile_step(
         raise ValueError(f"compile_step: check_steps must be an integer >= 0, got {check_steps!r}")
     if isinstance(state, (str, bytes)) or not isinstance(state, Sequence):
         raise TypeError(f"compile_step: state must be a list of trees of mx.array, got {type(state).__name__}")
+    _check_feedback_reaches_the_step(optimizer, state)
     if not getattr(optimizer, "_initialized", False):
         optimizer.init(model.trainable_parameters())
     import mlx.core as mx

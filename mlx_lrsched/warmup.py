@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _check
-from ._shapes import WEIGHT_SHAPES, blend, elapsed, fractions, shifted
+from ._shapes import WEIGHT_SHAPES, anneal, elapsed, shifted
 from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, normalise
 from .compose import _boundaries
@@ -21,7 +21,7 @@ def _ramp(xp: Backend, t: Array, begin: int, length: int, start: float, end: flo
     """``start`` before ``begin``, ``end`` from ``begin + length`` on, annealed along ``shape`` in between."""
     if length == 0:
         return xp.where(t < begin, start, end)
-    return blend(xp, start, end, *fractions(xp, elapsed(xp, t, begin, length), length), shape)
+    return anneal(xp, start, end, elapsed(xp, t, begin, length), length, shape)
 
 
 def _fits(owner: str, **lengths: int) -> None:
@@ -90,7 +90,7 @@ class Warmup(Schedule):
             return after
         if self.shape == "constant":
             return xp.where(t < warmup_steps, self.init_lr, after)
-        ramp = blend(xp, self.init_lr, after, *fractions(xp, elapsed(xp, t, 0, warmup_steps), warmup_steps), self.shape)
+        ramp = anneal(xp, self.init_lr, after, elapsed(xp, t, 0, warmup_steps), warmup_steps, self.shape)
         return xp.where(t < warmup_steps, ramp, after)
 
     @property

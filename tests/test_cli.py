@@ -17,12 +17,11 @@ import pytest
 
 import mlx_lrsched
 from mlx_lrsched.base import schedule_class, schedule_names
-from mlx_lrsched.cli import load_schedule_modules, main
+from mlx_lrsched.cli import main
 from mlx_lrsched.decay import CosineDecay, ExponentialDecay, MultiStepDecay, StepDecay
 from mlx_lrsched.warmup import Warmup
 
 REPO = Path(__file__).resolve().parents[1]
-load_schedule_modules()  # so schedule_names() here lists what the command sees
 
 
 def run(*args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:

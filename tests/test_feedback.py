@@ -213,7 +213,6 @@ def test_assigning_a_loaded_optimizer_state_is_seen_by_an_attached_plateau() -> 
     optimizer = plateau.attach(optim.SGD(learning_rate=plateau))
     loaded = {key: dict(value) if isinstance(value, dict) else value for key, value in optimizer.state.items()}
     loaded["reduce_on_plateau"]["num_reductions"] = mx.array(2, dtype=mx.int32)
-    loaded["reduce_on_plateau"]["scale"] = mx.array(0.01, dtype=mx.float32)
     optimizer.state = loaded
     assert plateau.num_reductions == 2
     np.testing.assert_allclose(np.array(plateau(mx.array(0))), 1e-3, rtol=1e-6)
@@ -221,7 +220,7 @@ def test_assigning_a_loaded_optimizer_state_is_seen_by_an_attached_plateau() -> 
 
 def test_attach_rejects_a_malformed_state() -> None:
     optimizer = optim.SGD(learning_rate=0.1)
-    optimizer.state["reduce_on_plateau"] = {"scale": mx.array(1.0)}
+    optimizer.state["reduce_on_plateau"] = {"best": mx.array(1.0)}
     with pytest.raises(ValueError, match="must hold the keys"):
         ReduceOnPlateau(0.1).attach(optimizer)
 
@@ -449,9 +448,10 @@ def test_grad_norm_scaled_numpy_reference_uses_the_latest_norm() -> None:
 def test_grad_norm_scaled_attach_twice_wraps_once() -> None:
     scaled = GradNormScaled(0.1)
     optimizer = scaled.attach(scaled.attach(optim.SGD(learning_rate=scaled)))
-    original = optimizer.apply_gradients._lrsched_original
-    assert not hasattr(original, "_lrsched_original")
-    assert original.__self__ is optimizer
+    wrapped = optimizer.apply_gradients
+    assert [owner is scaled for owner in wrapped._lrsched_owners] == [True]
+    scaled.attach(optimizer)
+    assert optimizer.apply_gradients is wrapped
 
 
 @pytest.mark.parametrize("bad", [math.inf, math.nan])
@@ -461,3 +461,43 @@ def test_non_finite_gradient_norm_gives_the_floor(bad: float) -> None:
     optimizer.apply_gradients({"a": mx.array([bad])}, {"a": mx.zeros(1)})
     assert optimizer.learning_rate.item() == pytest.approx(0.05, rel=1e-7)
     assert scaled(np.arange(1))[0] == pytest.approx(0.05, rel=1e-15)
+
+
+def test_compile_step_refuses_a_plateau_whose_state_would_be_baked_in():
+    # Not attached and not passed as state: plateau.update() would never reach the compiled step.
+    from mlx_lrsched.training import compile_step
+    from mlx_lrsched.warmup import Warmup
+
+    model = nn.Linear(2, 1)
+    plateau = ReduceOnPlateau(0.1, factor=0.5, patience=0)
+    optimizer = optim.SGD(learning_rate=Warmup(plateau, 0))
+
+    def step(x):
+        loss, grads = nn.value_and_grad(model, lambda m: m(x).sum())(model)
+        optimizer.update(model, grads)
+        return loss
+
+    with pytest.raises(ValueError, match=r"ReduceOnPlateau.*not attached.*attach\(optimizer\)"):
+        compile_step(step, model, optimizer)
+    compile_step(step, model, optimizer, state=[plateau.state])  # passed explicitly: fine
+    plateau.attach(optimizer)
+    compile_step(step, model, optimizer)  # attached: fine
+
+
+def test_two_grad_norm_schedules_on_one_optimizer_both_record_the_norm():
+    first, second = GradNormScaled(0.1), GradNormScaled(0.1, floor=0.2)
+    optimizer = optim.SGD(learning_rate=first)
+    first.attach(optimizer, key="a")
+    second.attach(optimizer, key="b")
+    second.attach(optimizer, key="b")  # attaching again adds nothing
+    optimizer.apply_gradients({"w": mx.array([3.0, 4.0])}, {"w": mx.zeros((2,))})
+    assert first.grad_norm == pytest.approx(5.0) and second.grad_norm == pytest.approx(5.0)
+
+
+def test_reattaching_under_a_new_key_records_there():
+    scaled = GradNormScaled(0.1)
+    optimizer = optim.SGD(learning_rate=scaled)
+    scaled.attach(optimizer)
+    scaled.attach(optimizer, key="other")
+    optimizer.apply_gradients({"w": mx.array([3.0, 4.0])}, {"w": mx.zeros((2,))})
+    assert scaled.grad_norm == pytest.approx(5.0)

@@ -253,3 +253,21 @@ def test_one_cycle_beta1_matches_torch_adam() -> None:
         parameters = optimizer.apply_gradients({"w": mx.ones(1)}, parameters)
         ours.append(optimizer.state["beta1"].item())
     np.testing.assert_allclose(ours, torch_beta1, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: optim.SGD(learning_rate=0.1),
+        lambda: optim.Adam(learning_rate=0.1),
+        lambda: optim.Lion(learning_rate=0.1),
+    ],
+    ids=["sgd", "adam", "lion"],
+)
+def test_scheduled_momentum_keeps_low_precision_parameters_in_their_dtype(make):
+    # A float momentum is weakly typed; the scheduled float32 value must not promote bfloat16 parameters.
+    optimizer = schedule_momentum(make(), PiecewiseConstant([1], [0.5, 0.9]))
+    params = {"w": mx.ones((3,), dtype=mx.bfloat16)}
+    for _ in range(3):
+        params = optimizer.apply_gradients({"w": mx.full((3,), 0.5, dtype=mx.bfloat16)}, params)
+        assert params["w"].dtype == mx.bfloat16

@@ -105,3 +105,24 @@ def test_numpy_numbers_are_accepted_and_normalised():
     schedule = StepDecay(np.float32(0.5), np.int64(10), np.float64(0.5))
     assert type(schedule.init_lr) is float and type(schedule.step_size) is int
     assert schedule == StepDecay(0.5, 10, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("make", "parameter"),
+    [
+        (lambda: ExponentialDecay.from_rate(1.0, k=800.0), "k=800.0 decays to 0"),
+        (lambda: __import__("mlx_lrsched").CyclicExponentialDecay.from_rate(1.0, 1.0, 1000), "k=1.0 decays to 0"),
+        (lambda: __import__("mlx_lrsched").OneCycle.linear(1e-320, 1.0, 10), "min_lr=1e-320"),
+        (
+            lambda: __import__("mlx_lrsched").from_mlx_optimizers("join_schedules", [], []),
+            "schedules must not be empty",
+        ),
+        (lambda: Constant(1e39), "lr must be a finite number in [0, 3.40282e+38]"),
+        (lambda: InverseTimeDecay(1.0, decay_rate=1e39), "decay_rate"),
+        (lambda: __import__("mlx_lrsched").Scale(Constant(1e30), 1e30), "exceeds float32"),
+    ],
+)
+def test_values_that_would_underflow_or_overflow_are_refused_naming_the_cause(make, parameter):
+    with pytest.raises(ValueError) as raised:
+        make()
+    assert parameter in str(raised.value)
