@@ -6,9 +6,10 @@ and returns the value normalised to a plain Python ``float``/``int`` so configs 
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._xp import MAX_STEP
@@ -94,10 +95,22 @@ def choice(owner: str, name: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
+def sequence(owner: str, name: str, values: Any, what: str) -> tuple[Any, ...]:
+    """A list or tuple (not a string) of ``what``, as a tuple."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{owner}: {name} must be a list of {what}, got {type(values).__name__} {values!r}")
+    return tuple(values)
+
+
+def suggestion(value: Any, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest valid name, or an empty string."""
+    close = difflib.get_close_matches(str(value), list(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def increasing_steps(owner: str, name: str, values: Any, *, low: int = 0) -> tuple[int, ...]:
     """A non-empty, strictly increasing sequence of integer steps >= ``low``."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"{owner}: {name} must be a list of integers, got {type(values).__name__} {values!r}")
+    values = sequence(owner, name, values, "integers")
     if not values:
         raise ValueError(f"{owner}: {name} must not be empty")
     steps = tuple(integer(owner, f"{name}[{i}]", v, low=low) for i, v in enumerate(values))

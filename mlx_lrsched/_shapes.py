@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,16 @@ from ._xp import MAX_STEP, Array, Backend
 ANNEAL_SHAPES = ("linear", "cos")
 WEIGHT_SHAPES = ("linear", "cos", "sqrt")
 _HALF_PI = 0.5 * math.pi
+
+
+def phase_steps(steps: Iterable[int]) -> tuple[int, ...]:
+    """Sorted unique phase boundaries within the step range ``[0, 2**63 - 1]`` (for ``phase_boundaries``)."""
+    return tuple(sorted({step for step in steps if 0 <= step <= MAX_STEP}))
+
+
+def cos_weight(xp: Backend, fraction: Array) -> Array:
+    """:math:`\\sin^2(\\tfrac{\\pi}{2} f) = (1 - \\cos \\pi f) / 2`: 0 at ``f = 0``, 1 at ``f = 1``, exact near 0."""
+    return xp.sin(fraction * _HALF_PI) ** 2
 
 
 def shifted(xp: Backend, t: Array, begin: int) -> Array:
@@ -55,9 +66,9 @@ def weights(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str 
       :math:`r / (1 + \\sqrt d)`, which keeps full precision as :math:`d \\to 1`.
     """
     if shape == "cos" and xp.float_bits == 32:
-        return xp.sin(left_fraction * _HALF_PI) ** 2, xp.sin(done_fraction * _HALF_PI) ** 2
+        return cos_weight(xp, left_fraction), cos_weight(xp, done_fraction)
     if shape == "cos":
-        small = xp.sin(xp.minimum(done_fraction, left_fraction) * _HALF_PI) ** 2
+        small = cos_weight(xp, xp.minimum(done_fraction, left_fraction))
         large = 1.0 - small
         done_is_small = done_fraction <= left_fraction
         return xp.where(done_is_small, large, small), xp.where(done_is_small, small, large)
@@ -69,13 +80,13 @@ def weights(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str 
 
 def _left_weight(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str) -> Array:
     if shape == "cos":
-        return xp.sin(left_fraction * _HALF_PI) ** 2
+        return cos_weight(xp, left_fraction)
     return weights(xp, done_fraction, left_fraction, shape)[0]
 
 
 def _done_weight(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str) -> Array:
     if shape == "cos":
-        return xp.sin(done_fraction * _HALF_PI) ** 2
+        return cos_weight(xp, done_fraction)
     return weights(xp, done_fraction, left_fraction, shape)[1]
 
 

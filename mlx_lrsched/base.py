@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 import numbers
@@ -12,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _xp
+from . import _check, _xp
 from ._xp import Array, Backend
 
 _REGISTRY: dict[str, type[Schedule]] = {}
@@ -138,8 +137,7 @@ def schedule_names() -> list[str]:
 def schedule_class(name: Any) -> type[Schedule]:
     """The schedule class registered under ``name``; ``ValueError`` listing valid names otherwise."""
     if not isinstance(name, str) or name not in _REGISTRY:
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = _check.suggestion(name, _REGISTRY)
         raise ValueError(f"unknown schedule name {name!r}{hint}; valid names: {', '.join(schedule_names())}")
     return _REGISTRY[name]
 

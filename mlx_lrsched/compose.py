@@ -6,12 +6,12 @@ Warmup, warmup-stable-decay, inverse square root and the linear ramp live in :mo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import _check
-from ._shapes import shifted
+from ._shapes import phase_steps, shifted
 from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, normalise
 
@@ -23,11 +23,6 @@ def _schedules(owner: str, name: str, values: Any) -> tuple[Schedule, ...]:
     if not values:
         raise ValueError(f"{owner}: {name} must not be empty")
     return tuple(_check.schedule(owner, f"{name}[{i}]", value) for i, value in enumerate(values))
-
-
-def _boundaries(steps: Iterable[int]) -> tuple[int, ...]:
-    """Sorted unique phase boundaries within the step range."""
-    return tuple(sorted({step for step in steps if 0 <= step <= MAX_STEP}))
 
 
 @dataclass(frozen=True)
@@ -73,8 +68,8 @@ class PerEpoch(Schedule):
         return self.schedule.signed
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
-        return _boundaries(epoch * self.steps_per_epoch for epoch in self.schedule.phase_boundaries)
+    def phasephase_steps(self) -> tuple[int, ...]:
+        return phase_steps(epoch * self.steps_per_epoch for epoch in self.schedule.phase_boundaries)
 
 
 @dataclass(frozen=True)
@@ -135,7 +130,7 @@ class Join(Schedule):
         return any(schedule.signed for schedule in self.schedules)
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
+    def phasephase_steps(self) -> tuple[int, ...]:
         starts = (0, *self.boundaries)
         ends = (*self.boundaries, MAX_STEP + 1)
         inner = (
@@ -144,7 +139,7 @@ class Join(Schedule):
             for step in schedule.phase_boundaries
             if start + step < end
         )
-        return _boundaries((*self.boundaries, *inner))
+        return phase_steps((*self.boundaries, *inner))
 
 
 @dataclass(frozen=True)
@@ -187,7 +182,7 @@ class Scale(Schedule):
         return self.schedule.signed
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
+    def phasephase_steps(self) -> tuple[int, ...]:
         return self.schedule.phase_boundaries
 
 
@@ -230,8 +225,8 @@ class Product(Schedule):
         return any(schedule.signed for schedule in self.schedules)
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
-        return _boundaries(step for schedule in self.schedules for step in schedule.phase_boundaries)
+    def phasephase_steps(self) -> tuple[int, ...]:
+        return phase_steps(step for schedule in self.schedules for step in schedule.phase_boundaries)
 
 
 @dataclass(frozen=True)
@@ -275,5 +270,5 @@ class Clip(Schedule):
         return peak if self.max_lr is None else min(peak, self.max_lr)
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
+    def phasephase_steps(self) -> tuple[int, ...]:
         return self.schedule.phase_boundaries

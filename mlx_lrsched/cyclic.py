@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import _check
-from ._shapes import blend, exp_decay, fractions, geometric_cycles
+from ._shapes import blend, cos_weight, exp_decay, fractions, geometric_cycles, phase_steps
 from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, normalise
 
@@ -118,7 +118,7 @@ class CyclicLR(Schedule):
         if self.window == "welch":
             height = height * (2.0 - height)
         elif self.window == "hann":
-            height = xp.sin(height * (0.5 * math.pi)) ** 2
+            height = cos_weight(xp, height)
         amplitude = self.max_lr - self.base_lr
         if self.mode == "triangular2":
             amplitude = exp_decay(xp, amplitude, t // (up + down), math.log(0.5))
@@ -151,7 +151,7 @@ class CyclicLR(Schedule):
         """Each cycle's peak and end, for the first :data:`BOUNDARY_CYCLES` cycles."""
         cycle, up = self.cycle_steps, self.step_size_up
         steps = {k * cycle + edge for k in range(BOUNDARY_CYCLES) for edge in (up, cycle)}
-        return tuple(sorted(s for s in steps if s <= MAX_STEP))
+        return phase_steps(steps)
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ class CyclicExponentialDecay(Schedule):
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
         """The first :data:`BOUNDARY_CYCLES` period starts after step 0."""
-        return tuple(k * self.period_steps for k in range(1, BOUNDARY_CYCLES + 1) if k * self.period_steps <= MAX_STEP)
+        return phase_steps(k * self.period_steps for k in range(1, BOUNDARY_CYCLES + 1))
 
 
 @dataclass(frozen=True)

@@ -149,9 +149,8 @@ class PiecewiseConstant(Schedule):
     def __post_init__(self) -> None:
         owner = "PiecewiseConstant"
         boundaries = _check.increasing_steps(owner, "boundaries", self.boundaries)
-        if isinstance(self.values, (str, bytes)) or not hasattr(self.values, "__len__"):
-            raise TypeError(f"{owner}: values must be a list of learning rates, got {self.values!r}")
-        values = tuple(_check.non_negative(owner, f"values[{i}]", v) for i, v in enumerate(self.values))
+        rates = _check.sequence(owner, "values", self.values, "learning rates")
+        values = tuple(_check.non_negative(owner, f"values[{i}]", v) for i, v in enumerate(rates))
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 f"{owner}: values must have one more entry than boundaries ({len(boundaries) + 1}), got {len(values)}"

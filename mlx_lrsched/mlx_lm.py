@@ -9,7 +9,6 @@ accepts every mlx-lrsched schedule name in the same format. :func:`from_mlx_opti
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -55,10 +54,8 @@ Label = Callable[[str], str]
 
 def _unknown_name(owner: str, name: Any) -> ValueError:
     valid = (*MLX_SCHEDULE_NAMES, *schedule_names())
-    close = difflib.get_close_matches(str(name), valid, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ValueError(
-        f"{owner}: unknown schedule name {name!r}{hint}; valid names: mlx.optimizers "
+        f"{owner}: unknown schedule name {name!r}{_check.suggestion(name, valid)}; valid names: mlx.optimizers "
         f"{', '.join(MLX_SCHEDULE_NAMES)}; mlx_lrsched {', '.join(schedule_names())}"
     )
 
@@ -119,8 +116,7 @@ def _build_mlx(owner: str, name: str, arguments: dict[str, Any], label: Label) -
         end = _check.non_negative(owner, label("eta_min"), arguments["eta_min"])
         return CosineRestarts(init(), steps("T_0"), t_mult=steps("T_mult"), end_lr=end)
     schedules = arguments["schedules"]
-    if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence):
-        raise TypeError(f"{owner}: {label('schedules')} must be a list of schedules, got {schedules!r}")
+    schedules = _check.sequence(owner, label("schedules"), schedules, "schedules")
     parts = [_sub_schedule(owner, f"{label('schedules')}[{i}]", value) for i, value in enumerate(schedules)]
     if not parts:
         raise ValueError(f"{owner}: {label('schedules')} must not be empty")
@@ -251,8 +247,7 @@ def from_mlx_lm_config(config: Mapping[str, Any]) -> Schedule:
         raise TypeError(f"{owner} must be a dict with a 'name' key, got {type(config).__name__} {config!r}")
     for key in config:
         if key not in _CONFIG_KEYS:
-            close = difflib.get_close_matches(str(key), _CONFIG_KEYS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _check.suggestion(key, _CONFIG_KEYS)
             raise ValueError(f"{owner}: unknown key {key!r}{hint}; valid keys: {', '.join(_CONFIG_KEYS)}")
     if "name" not in config:
         raise ValueError(f"{owner}: missing the key 'name'")

@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
+from . import _check
 from .base import Schedule
 
 __all__ = ["CompiledStep", "FrozenScheduleError", "ScheduleGuard", "compile_step"]
@@ -211,8 +212,7 @@ def compile_step(
     """
     if isinstance(check_steps, bool) or not isinstance(check_steps, int) or check_steps < 0:
         raise ValueError(f"compile_step: check_steps must be an integer >= 0, got {check_steps!r}")
-    if isinstance(state, (str, bytes)) or not isinstance(state, Sequence):
-        raise TypeError(f"compile_step: state must be a list of trees of mx.array, got {type(state).__name__}")
+    state = _check.sequence("compile_step", "state", state, "trees of mx.array")
     _check_feedback_reaches_the_step(optimizer, state)
     if not getattr(optimizer, "_initialized", False):
         optimizer.init(model.trainable_parameters())

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _check
-from ._shapes import WEIGHT_SHAPES, anneal, elapsed, shifted
+from ._shapes import WEIGHT_SHAPES, anneal, elapsed, phase_steps, shifted
 from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, normalise
-from .compose import _boundaries
 
 WARMUP_SHAPES = (*WEIGHT_SHAPES, "constant")
 
@@ -102,11 +101,11 @@ class Warmup(Schedule):
         return self.schedule.signed
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
+    def phasephase_steps(self) -> tuple[int, ...]:
         if self.warmup_steps == 0:
             return self.schedule.phase_boundaries
         later = (self.warmup_steps + step for step in self.schedule.phase_boundaries)
-        return _boundaries((self.warmup_steps, *later))
+        return phase_steps((self.warmup_steps, *later))
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ class Linear(Schedule):
         return max(self.init_lr, self.end_lr)
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
+    def phasephase_steps(self) -> tuple[int, ...]:
         return (self.steps,) if self.steps else ()
 
 
@@ -221,7 +220,7 @@ class InverseSqrt(Schedule):
         return max(self.init_lr, self.peak_lr)
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
+    def phasephase_steps(self) -> tuple[int, ...]:
         return (self.warmup_steps,) if self.warmup_steps else ()
 
 
@@ -307,7 +306,7 @@ class WSD(Schedule):
         return self.peak_lr
 
     @property
-    def phase_boundaries(self) -> tuple[int, ...]:
+    def phasephase_steps(self) -> tuple[int, ...]:
         warmup_end = self.warmup_steps
         decay_begin = warmup_end + self.stable_steps
-        return _boundaries(b for b in (warmup_end, decay_begin, self.total_steps) if b > 0)
+        return phase_steps(b for b in (warmup_end, decay_begin, self.total_steps) if b > 0)
