@@ -68,7 +68,7 @@ class PerEpoch(Schedule):
         return self.schedule.signed
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         return phase_steps(epoch * self.steps_per_epoch for epoch in self.schedule.phase_boundaries)
 
 
@@ -130,7 +130,7 @@ class Join(Schedule):
         return any(schedule.signed for schedule in self.schedules)
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         starts = (0, *self.boundaries)
         ends = (*self.boundaries, MAX_STEP + 1)
         inner = (
@@ -182,7 +182,7 @@ class Scale(Schedule):
         return self.schedule.signed
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         return self.schedule.phase_boundaries
 
 
@@ -225,7 +225,7 @@ class Product(Schedule):
         return any(schedule.signed for schedule in self.schedules)
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         return phase_steps(step for schedule in self.schedules for step in schedule.phase_boundaries)
 
 
@@ -270,5 +270,5 @@ class Clip(Schedule):
         return peak if self.max_lr is None else min(peak, self.max_lr)
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         return self.schedule.phase_boundaries

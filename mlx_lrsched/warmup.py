@@ -101,7 +101,7 @@ class Warmup(Schedule):
         return self.schedule.signed
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         if self.warmup_steps == 0:
             return self.schedule.phase_boundaries
         later = (self.warmup_steps + step for step in self.schedule.phase_boundaries)
@@ -151,7 +151,7 @@ class Linear(Schedule):
         return max(self.init_lr, self.end_lr)
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         return (self.steps,) if self.steps else ()
 
 
@@ -220,7 +220,7 @@ class InverseSqrt(Schedule):
         return max(self.init_lr, self.peak_lr)
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         return (self.warmup_steps,) if self.warmup_steps else ()
 
 
@@ -306,7 +306,7 @@ class WSD(Schedule):
         return self.peak_lr
 
     @property
-    def phasephase_steps(self) -> tuple[int, ...]:
+    def phase_boundaries(self) -> tuple[int, ...]:
         warmup_end = self.warmup_steps
         decay_begin = warmup_end + self.stable_steps
         return phase_steps(b for b in (warmup_end, decay_begin, self.total_steps) if b > 0)
