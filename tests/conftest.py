@@ -7,8 +7,12 @@ import os
 import numpy as np
 from hypothesis import settings
 
+# "dev" (the default run) and "ci" (the slow run) are derandomized, so a test run never fails on an example it
+# has not failed on before; "explore" draws new random examples, for hunting bugs:
+# HYPOTHESIS_PROFILE=explore pytest -m "slow or not slow" tests/test_properties.py
 settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True)
-settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile("dev", max_examples=60, deadline=None, derandomize=True)
+settings.register_profile("explore", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
