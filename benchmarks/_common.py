@@ -23,16 +23,43 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+"""Where a full run writes its JSON and ``summary.md`` (committed)."""
+QUICK_DIR = RESULTS_DIR / "quick"
+"""Where a ``--quick`` run writes by default: git-ignored, so a smoke run never replaces the committed results."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        namespace = super().parse_args(*args, **kwargs)
+        if namespace.out is None:
+            namespace.out = QUICK_DIR if namespace.quick else RESULTS_DIR
+        if namespace.out == QUICK_DIR:
+            ignore_quick_dir()
+        return namespace
 
 
 def parser(description: str) -> argparse.ArgumentParser:
-    """The command line every benchmark script shares: ``--quick`` and ``--out``."""
-    parser = argparse.ArgumentParser(description=description)
+    """The command line every benchmark script shares: ``--quick`` and ``--out``.
+
+    Without ``--out`` a full run writes to ``results/`` and a ``--quick`` run to ``results/quick/``.
+    """
+    parser = _Parser(description=description)
     parser.add_argument("--quick", action="store_true", help="a short smoke run (seconds, noisier numbers)")
     parser.add_argument(
-        "--out", type=Path, default=RESULTS_DIR, help=f"directory for the JSON results (default {RESULTS_DIR})"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"directory for the JSON results (default {RESULTS_DIR}, or {QUICK_DIR} with --quick)",
     )
     return parser
+
+
+def ignore_quick_dir() -> None:
+    """Create ``results/quick/`` with a ``.gitignore`` of ``*``: quick results are never committed."""
+    QUICK_DIR.mkdir(parents=True, exist_ok=True)
+    ignore = QUICK_DIR / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by benchmarks/_common.py: --quick results are smoke runs, never committed\n*\n")
 
 
 def interleaved(
@@ -71,6 +98,13 @@ def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> di
     """Median and IQR of the per-round ratios ``numerator[i] / denominator[i]``."""
     ratios = [a / b for a, b in zip(numerator, denominator, strict=True)]
     q25, median, q75 = quantiles(ratios)
+    return {"median": median, "q25": q25, "q75": q75}
+
+
+def paired_difference(minuend: Sequence[float], subtrahend: Sequence[float], scale: float = 1.0) -> dict[str, float]:
+    """Median and IQR of the per-round differences ``(minuend[i] - subtrahend[i]) * scale``."""
+    differences = [(a - b) * scale for a, b in zip(minuend, subtrahend, strict=True)]
+    q25, median, q75 = quantiles(differences)
     return {"median": median, "q25": q25, "q75": q75}
 
 
@@ -178,3 +212,30 @@ def report(args: argparse.Namespace, name: str, title: str, markdown: str, **fie
     print(f"\n{machine_line(payload['machine'])}")
     write_json(args.out, name, payload)
     return payload
+
+
+YES, NOISE, NO = "yes", "within noise", "NO"
+
+
+def verdict(spread: Mapping[str, float], goal: float) -> str:
+    """Whether a measured ``{median, q25, q75}`` meets ``value <= goal``.
+
+    ``yes`` when the median meets it; ``within noise`` when only the lower quartile does (the interquartile
+    range straddles the goal: not a measurable miss on this machine); ``NO`` otherwise.
+    """
+    if spread["median"] <= goal:
+        return YES
+    return NOISE if spread["q25"] <= goal else NO
+
+
+def overall(verdicts: Sequence[str]) -> str:
+    """The verdict of a goal over several measurements: its worst one."""
+    for worst in (NO, NOISE):
+        if worst in verdicts:
+            return worst
+    return YES
+
+
+def goal(name: str, measured: str, met: str) -> dict[str, str]:
+    """One row of the summary's goal table."""
+    return {"goal": name, "measured": measured, "met": met}

@@ -7,10 +7,17 @@ weights) and optimizer. Compiled steps go through :func:`mlx_lrsched.training.co
 call the same function uncompiled. Each round runs ``repeat`` steps of every variant (interleaved, rotated
 order) and evaluates after every step; the table shows the median per-round ratio to the constant learning
 rate with the IQR. Goal: <= 1.01 compiled.
+
+A second table isolates the schedule's own cost in a step: a tiny model (an 8-32-1 MLP, batch 32, plain
+SGD), where the step itself is a few tens of microseconds, trained under a constant learning rate, under
+ours and under the ``mlx.optimizers`` built-in of the same schedule (the pairs of ``_pairs.py``), all
+interleaved. The *marginal* cost is the per-round difference of step times, schedule minus constant, in
+microseconds per step (median [IQR]). Goal: ours <= the built-in's.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,7 +25,7 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn
 import mlx.optimizers as optim
-from mlx.utils import tree_map
+from mlx.utils import tree_flatten, tree_map
 
 from mlx_lrsched.cyclic import CyclicExponentialDecay
 from mlx_lrsched.decay import CosineDecay, ExponentialDecay
@@ -27,7 +34,7 @@ from mlx_lrsched.one_cycle import OneCycle
 from mlx_lrsched.training import compile_step
 from mlx_lrsched.warmup import Warmup
 
-from . import _common
+from . import _common, _pairs, kernels
 
 nn: Any = mlx.nn  # the stubs of mlx.nn are partial
 
@@ -85,6 +92,7 @@ def workloads(quick: bool) -> list[dict[str, Any]]:
     return [
         {
             "name": "MLP 64-128-128-10, batch 256, SGD momentum",
+            "short": "MLP",
             "model": MLP,
             "optimizer": lambda lr: optim.SGD(learning_rate=lr, momentum=0.9),
             "lr": 0.05,
@@ -94,6 +102,7 @@ def workloads(quick: bool) -> list[dict[str, Any]]:
         },
         {
             "name": "2-layer transformer (d=64, 4 heads), 4 x 32 tokens, AdamW",
+            "short": "transformer",
             "model": TinyTransformer,
             "optimizer": lambda lr: optim.AdamW(learning_rate=lr),
             "lr": 1e-3,
@@ -104,7 +113,7 @@ def workloads(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
-def make_variant(workload: dict[str, Any], schedule: Any, weights: Any, compiled: bool) -> Callable[[], None]:
+def make_variant(workload: dict[str, Any], schedule: Any, weights: Any, compiled: bool) -> Variant:
     """One training step of a fresh copy of the model under ``schedule``, evaluated; returns the step."""
     model = workload["model"]()
     model.update(tree_map(lambda w: mx.array(w), weights))
@@ -128,7 +137,27 @@ def make_variant(workload: dict[str, Any], schedule: Any, weights: Any, compiled
         loss = step(x, y)
         mx.eval(loss, state)
 
-    return run
+    def outputs() -> list[Any]:
+        return [step(x, y), *(pair[1] for pair in tree_flatten(state))]
+
+    return Variant(run, outputs)
+
+
+class Variant:
+    """One variant's training step (call it to run one step, evaluated) and the graph of one step."""
+
+    def __init__(self, run: Callable[[], None], outputs: Callable[[], list[Any]]) -> None:
+        self.run = run
+        self.outputs = outputs
+
+    def __call__(self) -> None:
+        self.run()
+
+    def kernels(self) -> int:
+        """Kernels one step launches: the primitives of the graph of its loss and its new state (it runs a step)."""
+        count = len(kernels.graph_labels(*self.outputs()))
+        self.run()  # evaluate the step the graph was taken of
+        return count
 
 
 def measure(quick: bool) -> list[dict[str, Any]]:
@@ -151,6 +180,7 @@ def measure(quick: bool) -> list[dict[str, Any]]:
             samples = _common.interleaved(variants, rounds=rounds, repeat=repeat, warmup=0 if quick else 1)
             row: dict[str, Any] = {
                 "workload": workload["name"],
+                "model": workload["short"],
                 "mode": "compiled" if compiled else "eager",
                 "rounds": rounds,
                 "steps_per_round": repeat,
@@ -169,6 +199,116 @@ def measure(quick: bool) -> list[dict[str, Any]]:
     return results
 
 
+class TinyMLP(nn.Module):  # type: ignore[misc]
+    """8 inputs, 32 hidden ReLU units, 1 output: a step that costs little besides its launches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = [nn.Linear(8, 32), nn.Linear(32, 1)]
+
+    def __call__(self, x: mx.array) -> mx.array:
+        out: mx.array = self.layers[1](nn.relu(self.layers[0](x)))
+        return out
+
+
+TINY_PAIRS = ("exponential", "cosine", "warmup + cosine (Warmup)", "1-cycle (mlx: join of 2 cosines)")
+"""The pairs of :func:`_pairs.call_pairs` measured in the tiny model's step."""
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def tiny_schedules() -> dict[str, Callable[[], Any]]:
+    """``constant`` and, per pair, ``ours/<label>`` and ``mlx/<label>``, each a factory of a learning rate."""
+    factories: dict[str, Callable[[], Any]] = {"constant": lambda: 0.05}
+    for label, ours, builtin in _pairs.call_pairs(total=TOTAL_STEPS, warmup=1_000):
+        if label in TINY_PAIRS:
+            factories[f"ours/{label}"] = functools.partial(_same, ours)
+            factories[f"mlx/{label}"] = functools.partial(_same, builtin)
+    return factories
+
+
+def measure_tiny(quick: bool) -> list[dict[str, Any]]:
+    """Marginal microseconds per step of each schedule, ours and the built-in, compiled and eager."""
+    mx.random.seed(1)
+    workload = {
+        "model": TinyMLP,
+        "optimizer": lambda lr: optim.SGD(learning_rate=lr),
+        "batch": (mx.random.normal((32, 8)), mx.random.normal((32, 1))),
+        "loss": lambda model, x, y: nn.losses.mse_loss(model(x), y),
+    }
+    results = []
+    for compiled in (True, False):
+        rounds, repeat = (5, 20) if quick else (61, 100)
+        reference = TinyMLP()
+        mx.eval(reference.parameters())
+        variants = {
+            name: make_variant(workload, factory, reference.parameters(), compiled)
+            for name, factory in tiny_schedules().items()
+        }
+        for run in variants.values():  # compile, and pass our schedules' internal compile (3rd call)
+            for _ in range(5):
+                run()
+        step_kernels = {name: variant.kernels() for name, variant in variants.items()}
+        samples = _common.interleaved(variants, rounds=rounds, repeat=repeat, warmup=1)
+        row: dict[str, Any] = {
+            "mode": "compiled" if compiled else "eager",
+            "constant_step_kernels": step_kernels["constant"],
+            "rounds": rounds,
+            "steps_per_round": repeat,
+            "constant_step_us": _common.median(samples["constant"]) * 1e6,
+            "pairs": {},
+        }
+        for label in TINY_PAIRS:
+            ours, mlx = samples[f"ours/{label}"], samples[f"mlx/{label}"]
+            row["pairs"][label] = {
+                "step_kernels": {"ours": step_kernels[f"ours/{label}"], "mlx": step_kernels[f"mlx/{label}"]},
+                "ours_step_us": _common.median(ours) * 1e6,
+                "mlx_step_us": _common.median(mlx) * 1e6,
+                "ours_marginal_us": _common.paired_difference(ours, samples["constant"], 1e6),
+                "mlx_marginal_us": _common.paired_difference(mlx, samples["constant"], 1e6),
+                "ours_minus_mlx_us": _common.paired_difference(ours, mlx, 1e6),
+                "ours_over_mlx": _common.paired_ratio(ours, mlx),
+            }
+        results.append(row)
+    return results
+
+
+def _microseconds(spread: dict[str, float]) -> str:
+    return f"{spread['median']:+.1f} [{spread['q25']:+.1f}, {spread['q75']:+.1f}]"
+
+
+def tiny_table(results: Sequence[dict[str, Any]]) -> str:
+    """Rows: mode and schedule; columns: the constant step, each side's marginal cost, their difference."""
+    headers = [
+        "tiny MLP step",
+        "schedule",
+        "constant lr step (us)",
+        "kernels per step: constant / ours / mlx",
+        "marginal ours (us)",
+        "marginal mlx (us)",
+        "ours - mlx (us)",
+        "step ours / mlx",
+    ]
+    rows = []
+    for row in results:
+        for label, pair in row["pairs"].items():
+            rows.append(
+                [
+                    row["mode"],
+                    label,
+                    f"{row['constant_step_us']:.1f}",
+                    f"{row['constant_step_kernels']} / {pair['step_kernels']['ours']} / {pair['step_kernels']['mlx']}",
+                    _microseconds(pair["ours_marginal_us"]),
+                    _microseconds(pair["mlx_marginal_us"]),
+                    _microseconds(pair["ours_minus_mlx_us"]),
+                    _common.format_ratio(pair["ours_over_mlx"]),
+                ]
+            )
+    return _common.markdown_table(headers, rows)
+
+
 def table(results: Sequence[dict[str, Any]]) -> str:
     """Rows: workload and mode; columns: the constant step time and each family's ratio [IQR]."""
     names = list(results[0]["schedules"])
@@ -181,13 +321,51 @@ def table(results: Sequence[dict[str, Any]]) -> str:
     return _common.markdown_table(headers, rows)
 
 
+def goals(payload: dict[str, Any]) -> list[dict[str, str]]:
+    """The summary's goal rows: the compiled step overhead, and the tiny model's marginal cost vs the built-in."""
+    ratios = {
+        f"{row['model']} {name}": result["ratio"]
+        for row in payload["results"]
+        if row["mode"] == "compiled"
+        for name, result in row["schedules"].items()
+    }
+    worst = max(ratios, key=lambda label: ratios[label]["median"])
+    rows = [
+        _common.goal(
+            "compiled training step with a schedule <= 1.01 x constant lr",
+            f"worst {worst} {_common.format_ratio(ratios[worst])}",
+            _common.overall([_common.verdict(ratio, 1.01) for ratio in ratios.values()]),
+        )
+    ]
+    for row in payload["tiny"]:
+        parts, verdicts = [], []
+        for label, pair in row["pairs"].items():
+            ours, mlx = pair["ours_marginal_us"]["median"], pair["mlx_marginal_us"]["median"]
+            parts.append(f"{label.split(' (')[0]} {ours:+.1f} vs {mlx:+.1f}")
+            verdicts.append(_common.verdict(pair["ours_minus_mlx_us"], 0.0))
+        rows.append(
+            _common.goal(
+                f"tiny model, {row['mode']} step: marginal us ours <= mlx.optimizers",
+                "; ".join(parts),
+                _common.overall(verdicts),
+            )
+        )
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print the table, write ``overhead.json``; return the JSON payload."""
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     results = measure(args.quick)
+    tiny = measure_tiny(args.quick)
     title = "Training-step time with a schedule / with a constant learning rate (median ratio [IQR])"
-    goal = "compiled step time ratio schedule / constant <= 1.01"
-    return _common.report(args, "overhead", title, table(results), goal=goal, results=results)
+    goal = "compiled step time ratio schedule / constant <= 1.01; tiny-model marginal cost ours <= mlx.optimizers"
+    markdown = (
+        f"{table(results)}\n\nMarginal cost of the schedule in a tiny model's step (8-32-1 MLP, batch 32, SGD): "
+        f"step time minus the constant-lr step time of the same round, microseconds, median [IQR]\n\n"
+        f"{tiny_table(tiny)}\n\n{_pairs.ONE_CYCLE_NOTE}."
+    )
+    return _common.report(args, "overhead", title, markdown, goal=goal, results=results, tiny=tiny)
 
 
 if __name__ == "__main__":

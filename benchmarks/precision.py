@@ -22,7 +22,7 @@ import mlx.optimizers as optim
 import numpy as np
 
 from mlx_lrsched.base import Schedule, schedule_names
-from mlx_lrsched.compose import Clip, Join, PerEpoch, Product, Scale
+from mlx_lrsched.compose import Clip, Join, PerEpoch, Product, Ramp, Scale
 from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
 from mlx_lrsched.decay import (
     Constant,
@@ -79,6 +79,7 @@ def ours() -> list[tuple[str, Schedule]]:
         ("Warmup + CosineDecay", Warmup(CosineDecay(0.1, long - 10**4, 1e-4), 10**4)),
         ("Join Linear + CosineDecay", Join((Linear(0.0, 0.1, 10**4), CosineDecay(0.1, long, 1e-4)), (10**4,))),
         ("Linear", Linear(0.1, 1e-4, long)),
+        ("Ramp cos", Ramp(0.1, 1e-4, long, shape="cos")),
         ("InverseSqrt", InverseSqrt(0.1, 10**4)),
         ("WSD", WSD(0.1, 10**4, 10**8, 10**8, decay_shape="sqrt", end_lr=1e-4)),
         ("Scale", Scale(CosineDecay(0.1, long), 0.3)),
@@ -201,6 +202,17 @@ def tables(results: dict[str, Any]) -> str:
     if results["not_covered"]:
         text += f"\n\nNot covered: {', '.join(results['not_covered'])}"
     return text
+
+
+def goals(payload: dict[str, Any]) -> list[dict[str, str]]:
+    """The summary's goal row: every schedule's float32 error within 1e-6."""
+    worst = max(payload["schedules"], key=lambda row: row["ours"])
+    met = _common.YES if worst["ours"] <= 1e-6 and not payload["not_covered"] else _common.NO
+    return [
+        _common.goal(
+            "float32 max relative error <= 1e-6, every schedule", f"worst {worst['schedule']} {worst['ours']:.1e}", met
+        )
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -122,6 +122,12 @@ PANELS: dict[str, Panel] = {
         },
     ),
     "Linear": Panel({"0.1 -> 0.01 over 800": {"init_lr": PEAK, "end_lr": 0.01, "steps": 800}}),
+    "Ramp": Panel(
+        {
+            "cos, 0.1 -> 0.01 over 800": {"start": PEAK, "end": 0.01, "steps": 800, "shape": "cos"},
+            "sqrt, 0.01 -> 0.1 over 800": {"start": 0.01, "end": PEAK, "steps": 800, "shape": "sqrt"},
+        }
+    ),
     "InverseSqrt": Panel(
         {
             "warmup 100": {"peak_lr": PEAK, "warmup_steps": 100},
@@ -273,8 +279,12 @@ def schedule_of(title: str) -> str:
 
 
 def family_of(name: str) -> str:
-    """The family of a registered schedule: the module its class is defined in."""
-    return schedule_class(name).__module__.rsplit(".", 1)[-1]
+    """The family of a registered schedule: the module its class is defined in (the algebra in ``base`` is
+    drawn with the compositions, ``Constant`` with the decays it re-exports)."""
+    module = schedule_class(name).__module__.rsplit(".", 1)[-1]
+    if module == "base":
+        return "decay" if name == "Constant" else "compose"
+    return module
 
 
 def families() -> dict[str, list[str]]:

@@ -6,7 +6,7 @@ A schedule is an immutable callable ``step -> learning rate``; set it as ``learn
 
 from ._xp import MAX_STEP
 from .base import Schedule, from_config, schedule_names
-from .compose import Clip, Join, PerEpoch, Product, Scale
+from .compose import Clip, Join, PerEpoch, Product, Ramp, Scale
 from .cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
 from .decay import (
     Constant,
@@ -55,6 +55,7 @@ __all__ = [
     "PiecewiseConstant",
     "PolynomialDecay",
     "Product",
+    "Ramp",
     "ReduceOnPlateau",
     "Scale",
     "Schedule",

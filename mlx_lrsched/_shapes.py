@@ -1,227 +1,227 @@
-"""Shapes every schedule shares, written once: phases, annealing between two values, powers, cycles.
+"""Shapes every schedule shares, written once: annealing between two values, exact powers, cycles.
 
-Precision rules (DESIGN.md): steps stay integers until the last moment; a phase's elapsed and remaining
-fractions are both taken from exact integers, and an annealed value is ``start * w_left + end * w_done``
-with both weights non-negative, so it keeps full relative precision at both ends of the phase, where a
-float32 ``start + (end - start) * fraction`` loses it near zero.
+Precision rules (``docs/architecture.md``): steps stay integers until the last moment; the fraction of a
+phase is measured from the phase's *lower* end, from exact integers, so an annealed value
+``low + (high - low) * w`` keeps full relative precision near its small end, where a float32
+``start + (end - start) * fraction`` loses it near zero. Every helper is elementwise (no gather, no
+``divmod``), so a whole formula compiles to one fused kernel.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
-from typing import Any
-
-import numpy as np
 
 from ._xp import MAX_STEP, Array, Backend
 
 ANNEAL_SHAPES = ("linear", "cos")
 WEIGHT_SHAPES = ("linear", "cos", "sqrt")
 _HALF_PI = 0.5 * math.pi
+_LN2 = math.log(2.0)
 
 
-def phase_steps(steps: Iterable[int]) -> tuple[int, ...]:
-    """Sorted unique phase boundaries within the step range ``[0, 2**63 - 1]`` (for ``phase_boundaries``)."""
-    return tuple(sorted({step for step in steps if 0 <= step <= MAX_STEP}))
+def cos_weight(xp: Backend, fraction: Array, scale: float = 1.0) -> Array:
+    """:math:`\\sin^2(\\tfrac{\\pi}{2} f) = (1 - \\cos \\pi f) / 2`: 0 at ``f = 0``, 1 at ``f = 1``, exact near 0.
 
-
-def cos_weight(xp: Backend, fraction: Array) -> Array:
-    """:math:`\\sin^2(\\tfrac{\\pi}{2} f) = (1 - \\cos \\pi f) / 2`: 0 at ``f = 0``, 1 at ``f = 1``, exact near 0."""
-    return xp.sin(fraction * _HALF_PI) ** 2
-
-
-def shifted(xp: Backend, t: Array, begin: int) -> Array:
-    """Integer steps since ``begin`` (0 before it), unbounded above: what a schedule started at ``begin`` sees."""
-    if not begin:
-        return t
-    return xp.maximum(t, begin) - begin  # saturating: no unsigned wrap-around before ``begin``
-
-
-def elapsed(xp: Backend, t: Array, begin: int, length: int) -> Array:
-    """Integer steps into the phase ``[begin, begin + length)``, clamped to ``[0, length]``."""
-    return xp.minimum(shifted(xp, t, begin), length)
-
-
-def fractions(xp: Backend, done: Array, length: int | Array) -> tuple[Array, Array]:
-    """``(d, r)`` = ``(done / length, (length - done) / length)``, each from exact integers.
-
-    ``length`` is a Python int (a phase) or an integer array (a per-element cycle length, >= 1).
+    ``fraction`` may be given pre-multiplied by ``1 / scale`` (``scale`` folds into the sine's argument).
     """
-    inverse = 1.0 / max(length, 1) if isinstance(length, int) else 1.0 / xp.to_float(length)
-    return xp.to_float(done) * inverse, xp.to_float(length - done) * inverse
+    sine = xp.sin(fraction * (_HALF_PI * scale))
+    return sine * sine  # not ``** 2``: MLX's compiled and eager squares differ in the last bit
 
 
-def weights(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str = "linear") -> tuple[Array, Array]:
-    """``(w_left, w_done)``: non-negative, summing to 1, each exactly 0 at its own end of the phase.
+def weight(xp: Backend, fraction: Array, shape: str, scale: float = 1.0) -> Array:
+    """The weight :math:`w(f)` of ``shape`` at ``fraction * scale``: 0 at 0, 1 at 1.
 
-    * ``linear``: :math:`(r, d)`.
-    * ``cos``: :math:`(\\sin^2 \\tfrac{\\pi}{2} r, \\sin^2 \\tfrac{\\pi}{2} d)`, i.e.
-      :math:`w_\\text{done} = (1 - \\cos \\pi d) / 2`. On NumPy one sine serves both (the smaller weight is
-      :math:`\\sin^2(\\tfrac{\\pi}{2}\\min(d, r)) \\le 1/2` and the larger is 1 minus it, which cannot
-      cancel): a long curve's cost is its transcendentals. On MLX a call's cost is its graph nodes, and two
-      sines are fewer nodes than the select.
-    * ``sqrt``: :math:`w_\\text{done} = \\sqrt d`, :math:`w_\\text{left} = 1 - \\sqrt d` written as
-      :math:`r / (1 + \\sqrt d)`, which keeps full precision as :math:`d \\to 1`.
+    ``linear`` :math:`f`; ``cos`` :math:`\\sin^2(\\tfrac{\\pi}{2} f)`; ``sqrt`` :math:`\\sqrt f`.
     """
-    if shape == "cos" and xp.float_bits == 32:
-        return cos_weight(xp, left_fraction), cos_weight(xp, done_fraction)
     if shape == "cos":
-        small = cos_weight(xp, xp.minimum(done_fraction, left_fraction))
-        large = 1.0 - small
-        done_is_small = done_fraction <= left_fraction
-        return xp.where(done_is_small, large, small), xp.where(done_is_small, small, large)
+        return cos_weight(xp, fraction, scale)
+    scaled = fraction if scale == 1.0 else fraction * scale
     if shape == "sqrt":
-        root = xp.sqrt(done_fraction)
-        return left_fraction / (1.0 + root), root
-    return left_fraction, done_fraction
+        return xp.sqrt(scaled)
+    return scaled
 
 
-def _left_weight(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str) -> Array:
-    if shape == "cos":
-        return cos_weight(xp, left_fraction)
-    return weights(xp, done_fraction, left_fraction, shape)[0]
+def mirror_weight(xp: Backend, fraction: Array, shape: str, scale: float = 1.0) -> Array:
+    """:math:`1 - w(1 - f)` at ``fraction * scale``: the weight of ``shape`` measured from the other end.
+
+    Exact near ``f = 0`` for every shape: ``cos`` is symmetric, and ``1 - \\sqrt{1 - f}`` is written
+    :math:`f / (1 + \\sqrt{1 - f})`.
+    """
+    if shape == "sqrt":
+        scaled = fraction if scale == 1.0 else fraction * scale
+        return scaled / (1.0 + xp.sqrt(1.0 - scaled))
+    return weight(xp, fraction, shape, scale)
 
 
-def _done_weight(xp: Backend, done_fraction: Array, left_fraction: Array, shape: str) -> Array:
-    if shape == "cos":
-        return cos_weight(xp, done_fraction)
-    return weights(xp, done_fraction, left_fraction, shape)[1]
+def anneal(xp: Backend, start: float, end: float, done: Array, length: int, shape: str = "linear") -> Array:
+    """Move from ``start`` (``done = 0``) to ``end`` (``done = length``) along ``shape``.
+
+    ``done`` counts integer steps into the phase (``0 <= done <= length``). The fraction is taken from the
+    end of the phase with the smaller value, so that end is exact and the value keeps its relative
+    precision there; ``shape`` describes :math:`w(d)` from ``start`` (``d = 0``) to ``end`` (``d = 1``).
+    """
+    inverse = 1.0 / max(length, 1)
+    if start == end:
+        return xp.full(done, start)
+    if start < end:  # rising: the fraction done is measured from the low end
+        return start + (end - start) * weight(xp, xp.to_float(done), shape, inverse)
+    left = xp.to_float(length - done)
+    return end + (start - end) * mirror_weight(xp, left, shape, inverse)
 
 
-def blend(
-    xp: Backend, start: Any, end: Any, done_fraction: Array, left_fraction: Array, shape: str = "linear"
+def blend(xp: Backend, start: Array, end: float, left: Array, length: Array | int, shape: str = "cos") -> Array:
+    """An array ``start`` annealed to the number ``end``, with ``left`` integer steps of ``length`` to go.
+
+    ``start * w_left + end * w_done``, both weights from exact integers: either end may be the smaller one
+    (a restart can start below ``end``), and each keeps its relative precision.
+    """
+    inverse = 1.0 / xp.to_float(length) if not isinstance(length, int) else 1.0 / length
+    w_start = mirror_weight(xp, xp.to_float(left) * inverse, shape)
+    if not end:
+        return start * w_start
+    return start * w_start + end * weight(xp, xp.to_float(length - left) * inverse, shape)
+
+
+def power_decay(
+    xp: Backend, start: float, end: float, done: Array, left: Array, total: Array | float, power: float
 ) -> Array:
-    """Move from ``start`` (``d = 0``) to ``end`` (``d = 1``) along ``shape``: ``start * w_left + end * w_done``.
+    r"""``end + (start - end) * r ** p`` with ``r = left / total``: polynomial annealing from ``start`` to ``end``.
 
-    The fractions come from the caller (``d + r == 1``, each from exact integers), so a phase may have a
-    per-element length or PyTorch ``OneCycleLR``'s fractional ends; ``start`` and ``end`` may be arrays.
-    When both ends are numbers one weight suffices, the one that vanishes at the lower end ``low``, with
-    ``1 - w`` for the other: ``1 - w`` only cancels where its term, ``low * (1 - w)``, is small next to the
-    other one. Both ends stay exact (``w`` is exactly 0 or 1 there), at half the transcendentals.
+    ``done``, ``left`` and ``total = done + left`` are non-negative floats converted from exact integers. Of the
+    two weights, the one that vanishes at the smaller end is computed: ``r ** p`` when decaying (a
+    correctly rounded ``pow`` of a once-rounded ``r``, whose error is ``p`` times ``r``'s; for ``p > 8``
+    ``exp(p log r)`` with an accurate ``log r`` instead), :math:`1 - r^p = -\mathrm{expm1}(p \log r)` when
+    rising, which never cancels near ``d = 0``. Both are exactly 0 (or 1) at the end, ``r = 0``.
     """
-    if isinstance(start, (int, float)) and isinstance(end, (int, float)):
-        if start >= end:
-            w_left = _left_weight(xp, done_fraction, left_fraction, shape)
-            return start * w_left if end == 0.0 else start * w_left + end * (1.0 - w_left)
-        w_done = _done_weight(xp, done_fraction, left_fraction, shape)
-        return end * w_done if start == 0.0 else start * (1.0 - w_done) + end * w_done
-    if isinstance(end, (int, float)) and end == 0.0:
-        return start * _left_weight(xp, done_fraction, left_fraction, shape)
-    if isinstance(start, (int, float)) and start == 0.0:
-        return end * _done_weight(xp, done_fraction, left_fraction, shape)
-    w_left, w_done = weights(xp, done_fraction, left_fraction, shape)
-    return start * w_left + end * w_done
+    unfinished = left > 0
+    if start >= end:
+        if power <= 8.0:
+            decayed = xp.power(left / total, power)
+        else:
+            decayed = xp.exp(power * _log_left(xp, done, left, total, unfinished))
+        return end + (start - end) * xp.where(unfinished, decayed, 0.0)
+    risen = -xp.expm1(power * _log_left(xp, done, left, total, unfinished))
+    return start + (end - start) * xp.where(unfinished, risen, 1.0)
 
 
-def anneal(xp: Backend, start: Any, end: Any, done: Array, length: int, shape: str = "linear") -> Array:
-    """:func:`blend` over the integer phase ``done = 0 .. length``."""
-    return blend(xp, start, end, *fractions(xp, done, length), shape)
+def _log_left(xp: Backend, done: Array, left: Array, total: Array | float, unfinished: Array) -> Array:
+    r""":math:`\log r` as ``log1p(-d)`` while ``d <= 1/2`` and ``log(r)`` beyond: accurate, and never ``log(0)``."""
+    near_start = done <= left
+    done_fraction = xp.where(near_start, done / total, 0.0)
+    left_fraction = xp.where(near_start | ~unfinished, 1.0, left / total)
+    return xp.where(near_start, xp.log1p(-done_fraction), xp.log(left_fraction))
 
 
-def power_weights(xp: Backend, done: Array, left: Array, power: float) -> tuple[Array, Array]:
-    """``(r ** p, 1 - r ** p)`` with ``r = left / (done + left)``, each to float32 precision for any ``p``.
+@functools.lru_cache(maxsize=1024)
+def _power_split(log_rate: float, max_units: int) -> tuple[int, int, int, float]:
+    """Host constants for ``rate ** u``: ``(P, F, sign, residual)`` with ``|log2 rate| = P / 2**F + residual``.
 
-    ``done`` and ``left`` are non-negative float arrays converted from exact integers. Both weights come from
-    one logarithm :math:`\\ell = \\log r`, taken as ``log1p(-d)`` while :math:`d = 1 - r \\le 1/2` and as
-    ``log(r)`` beyond, so :math:`p\\,\\ell` is accurate whatever ``p`` is: ``r ** p`` is
-    :math:`e^{p\\ell}` and ``1 - r ** p`` is ``-expm1(p * l)``, which never cancels (a float32 ``1 - r ** p``
-    loses everything when ``r ** p`` is near 1, and ``r ** p`` with a rounded ``r`` is off by ``p`` ulps).
-    ``r = 0`` gives ``(0, 1)``; no element ever sees ``log(0)``.
+    ``F`` is as large as ``P * max_units < 2**63`` allows, so ``u * P`` is an exact integer for every
+    ``u <= max_units``; the residual (below ``2**-F``) multiplies a float ``u``, a negligible term.
     """
-    total = done + left
-    near_start = done <= left  # d <= 1/2
-    positive = left > 0
-    done_fraction = xp.where(near_start, done / xp.maximum(total, 1.0), 0.0)
-    left_fraction = xp.where(near_start | ~positive, 1.0, left / xp.maximum(total, 1.0))
-    log_left = xp.where(near_start, xp.log1p(-done_fraction), xp.log(left_fraction))
-    exponent = power * log_left
-    w_left = xp.where(positive, xp.exp(exponent), 0.0)
-    w_done = xp.where(positive, -xp.expm1(exponent), 1.0)
-    return w_left, w_done
+    magnitude = abs(log_rate) / _LN2
+    bits = 62
+    while bits > 0 and math.floor(math.ldexp(magnitude, bits)) * max_units >= 2**62:
+        bits -= 1
+    numerator = math.floor(math.ldexp(magnitude, bits))
+    residual = magnitude - math.ldexp(numerator, -bits)
+    return numerator, bits, 1 if log_rate > 0 else -1, residual
+
+
+def underflow_units(xp: Backend, log_rate: float) -> int:
+    """Units of decay ``log_rate < 0`` after which ``rate ** u`` times any float32 rate is 0 in ``xp``'s floats.
+
+    Float32 rates are at most ``2**128``; the smallest subnormal is ``2**-149`` in float32 (``2**-1074`` in
+    float64), so 280 (1210) halvings reach 0 from any rate.
+    """
+    halvings = 280 if xp.float_bits == 32 else 1210
+    return min(math.ceil(halvings * _LN2 / -log_rate), MAX_STEP)
 
 
 def exp_decay(xp: Backend, scale: float, units: Array, log_rate: float, max_units: int | None = None) -> Array:
-    """``scale * rate ** units`` for integer ``units`` and ``log_rate = log(rate)`` (a host float64).
+    """``scale * rate ** units`` for non-negative integer ``units`` and ``log_rate = log(rate)`` (a host float64).
 
-    Never a float32 ``rate ** t``, which is off by 1.4e-2 relative at t = 1e6 for rate 0.99999. In float32
-    even ``exp(t * log_rate)`` loses up to 2e-6: the product rounds (about ``|x|`` * 1e-7) and MLX's ``exp`` is up to
-    9e-7 off for large arguments. So the integer ``units`` are split exactly as ``blocks * B + rest`` with
-    ``B * |log_rate|`` about 1/2: ``scale * rate ** (blocks * B)`` comes from a small table computed in float64
-    on the host and rounded once, and only ``exp(rest * log_rate)`` (an argument below 1/2) is evaluated in
-    float32. Growth (``log_rate > 0``) needs ``max_units``, the units at which the caller caps it.
+    Never a float32 ``rate ** t`` (off by 1.4e-2 relative at t = 1e6 for rate 0.99999), and never a large
+    float32 ``exp`` argument: ``exp(t * log_rate)`` loses up to 2e-6 (the product rounds, and MLX's float32
+    ``exp`` is up to 9e-7 off on [-14, 0]). The exponent in halvings, ``units * |log2 rate|``, is instead
+    an exact integer product ``units * P`` in fixed point (``F`` fraction bits): its integer part ``b``
+    gives the exact power of two ``2 ** -b``, and only the fraction (below 1) goes through ``exp``::
+
+        rate ** u = 2 ** (-b) * exp(-(frac + u * residual) * ln 2)
+
+    A decay is clamped where it reaches 0 (:func:`underflow_units`). A caller that bounds ``units`` itself
+    passes ``max_units`` (growth must: ``log_rate > 0``) and discards larger units, e.g. in a later phase
+    of a piecewise formula. NumPy's float64 has the precision for ``exp(t * log_rate)`` directly.
     """
     if log_rate == 0.0:
         return xp.full(units, scale)
-    if xp.float_bits == 64 or abs(log_rate) * MAX_STEP <= 0.5:
-        # float64 has the precision; and a rate so close to 1 that no valid step takes the exponent past 1/2
-        # needs no table either (float32 ``exp`` is accurate to 1e-7 there).
-        return scale * xp.exp(xp.to_float(units) * log_rate)
-    if not isinstance(scale, (int, float)):  # an array scale: multiply after the lookup
-        return scale * exp_decay(xp, 1.0, units, log_rate, max_units)
-    # ``scale`` is folded into the host table (one rounding instead of three, one graph node fewer) and
-    # ``divmod`` is one node where ``//`` and ``%`` are two: an eager call costs about one evaluation per node.
-    block, table = _power_table(xp.name, log_rate, max_units, float(scale))
-    if block == 1:
-        return xp.take(table, xp.minimum(units, table.shape[0] - 1))
-    if block > 2**31 - 1:  # int32 units (a cycle index) cannot be divided by a block beyond their range
+    if units.dtype == xp.int32:  # a counter from training state: widen before any 64-bit constant meets it
         units = xp.to_int(units, xp.int64)
-    blocks, rest = xp.divmod(units, block)
-    return xp.take(table, xp.minimum(blocks, table.shape[0] - 1)) * xp.exp(xp.to_float(rest) * log_rate)
-
-
-_FLOAT32_LOG_RANGE = 104.0  # exp(-104) is below float32's smallest subnormal
-
-
-@functools.lru_cache(maxsize=512)
-def _power_table(backend: str, log_rate: float, max_units: int | None, scale: float = 1.0) -> tuple[int, Any]:
-    block = max(1, int(0.5 / abs(log_rate)))
-    block_log = block * log_rate
     if max_units is None:
-        count = int(_FLOAT32_LOG_RANGE / abs(block_log)) + 2
-    else:
-        count = max_units // block + 2
-    exponents = np.arange(count, dtype=np.float64) * block_log
-    table = (scale * np.exp(np.minimum(exponents, 700.0))).astype(np.float32)
-    if backend == "mlx":
-        import mlx.core as mx
-
-        return block, mx.array(table)
-    return block, table
+        if log_rate > 0.0:
+            raise ValueError("exp_decay: a growing rate needs max_units")
+        max_units = underflow_units(xp, log_rate)
+        if max_units < MAX_STEP:
+            units = xp.minimum(units, max_units)
+    if xp.float_bits == 64:
+        return scale * xp.exp(xp.to_float(units) * log_rate)
+    numerator, bits, sign, residual = _power_split(log_rate, max_units)
+    fixed = units * numerator
+    halvings = xp.to_float(fixed >> bits)
+    fraction = xp.to_float(fixed & ((1 << bits) - 1))
+    exponent = fraction * (sign * _LN2 * 2.0**-bits) + xp.to_float(units) * (sign * _LN2 * residual)
+    return xp.exp(exponent) * (xp.power(2.0 if sign > 0 else 0.5, halvings) * scale)
 
 
 def geometric_cycles(xp: Backend, t: Array, first_length: int, mult: int) -> tuple[Array, Array, Array]:
-    """Cycle index ``n``, step into the cycle and cycle length for cycles of ``first_length * mult**n`` steps.
+    """Cycle index ``n``, steps left in the cycle and the cycle's length for cycles of ``first_length * mult**n``.
 
-    All three are exact integers at any step (the index int32, position and length int64; with
-    ``mult == 1`` the step's own dtype and a Python int length): ``n`` comes from a float estimate of
-    :math:`\\log_m(1 + t (m - 1) / T_0)`, which can be one off next to a cycle start, and is then
-    corrected against the exact cycle starts tabulated on the host. ``mult == 1`` is plain ``//``
-    and ``%``. The length of the last cycle that starts below ``2**63`` is clipped to ``2**63 - 1``.
+    All three are exact integers at any step (int64): a float estimate of
+    :math:`n = \\lfloor \\log_m(1 + t (m - 1) / T_0) \\rfloor`, which can be one off next to a cycle start,
+    is corrected against the exact integer start of its cycle, ``T_0 (m^n - 1) / (m - 1)``, computed with
+    an integer power. ``mult == 1`` is plain ``//`` and ``%``. The cycle containing ``2**63 - 1`` has its
+    length clipped there (its end is past every valid step).
     """
     if mult == 1:
-        index, position = xp.divmod(t, first_length)
-        return index, position, first_length
-    starts, lengths = _geometric_tables(first_length, mult)
-    last = len(lengths) - 1
-    start_table, length_table = xp.table(starts, xp.int64), xp.table(lengths, xp.int64)
-    # Steps are validated to [0, 2**63 - 1]; an MLX uint64 beyond wraps negative and is clamped to 0.
-    steps = xp.maximum(xp.to_int(t, xp.int64), 0)
-    estimate = xp.log1p(xp.to_float(steps) * ((mult - 1) / first_length)) * (1.0 / math.log(mult))
-    index = xp.minimum(xp.maximum(xp.to_int(estimate, xp.int32), 0), last)
-    index = xp.where(steps < xp.take(start_table, index), index - 1, index)
-    index = xp.where(steps >= xp.take(start_table, index + 1), index + 1, index)
-    index = xp.minimum(xp.maximum(index, 0), last)
-    return index, steps - xp.take(start_table, index), xp.take(length_table, index)
+        return t // first_length, first_length - t % first_length, first_length
+    last, last_start, last_length = _last_cycle(first_length, mult)
+    # Everything stays in the step's own integer dtype: uint64 - int64 would promote to float in MLX.
+    estimate = xp.log1p(xp.to_float(t) * ((mult - 1) / first_length)) * (1.0 / math.log(mult))
+    guess = xp.minimum(xp.to_int(estimate, t.dtype), last)
+    start, length = _cycle(xp, guess, first_length, mult, last, last_start, last_length)
+    # The float guess is one off at most, and only next to a cycle start: step to the neighbour exactly.
+    early = t < start
+    late = ~early & (t - start >= length)
+    index = xp.minimum(guess + xp.to_int(late, t.dtype), last) - xp.to_int(early, t.dtype)
+    start, length = _cycle(xp, index, first_length, mult, last, last_start, last_length)
+    return index, length - (t - start), length
+
+
+def _cycle(
+    xp: Backend, index: Array, first_length: int, mult: int, last: int, last_start: int, last_length: int
+) -> tuple[Array, Array]:
+    """The exact start and length of cycle ``index`` (``0 <= index <= last``), without int64 overflow."""
+    below = xp.minimum(index, max(last - 1, 0))  # cycles before the last: their ends fit in int64
+    power = xp.power(mult, below)
+    is_last = index >= last
+    start = xp.where(is_last, last_start, first_length * ((power - 1) // (mult - 1)))
+    return start, xp.where(is_last, last_length, first_length * power)
+
+
+def cycle_starts(first_length: int, mult: int, limit: int = 64) -> list[tuple[int, int]]:
+    """``(start, length)`` of the first ``limit`` cycles of ``first_length * mult**n`` steps that start at a
+    valid step; the last one listed may end past ``2**63 - 1`` (its length is exact, not clipped)."""
+    cycles, start, length = [(0, first_length)], 0, first_length
+    while len(cycles) < limit and start + length <= MAX_STEP:
+        start, length = start + length, length * mult
+        cycles.append((start, length))
+    return cycles
 
 
 @functools.lru_cache(maxsize=64)
-def _geometric_tables(first_length: int, mult: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Every cycle start below ``2**63`` plus a sentinel, and each of those cycles' (clipped) length."""
-    starts = [0]
-    while starts[-1] + first_length * mult ** (len(starts) - 1) <= MAX_STEP:
-        starts.append(starts[-1] + first_length * mult ** (len(starts) - 1))
-    lengths = [min(first_length * mult**n, MAX_STEP) for n in range(len(starts))]
-    starts.append(MAX_STEP)  # sentinel: cycle ``len(lengths)`` is never entered (the caller clamps)
-    return tuple(starts), tuple(lengths)
+def _last_cycle(first_length: int, mult: int) -> tuple[int, int, int]:
+    """The index, start and (clipped) length of the cycle that contains step ``2**63 - 1``."""
+    cycles = cycle_starts(first_length, mult, limit=64)  # mult >= 2: at most 63 cycles start below 2**63
+    start, length = cycles[-1]
+    return len(cycles) - 1, start, min(length, MAX_STEP)

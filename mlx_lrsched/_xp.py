@@ -3,13 +3,17 @@
 A schedule's formula is written once against a :class:`Backend`. :func:`as_step` picks the backend from
 the type of the step it is given: MLX float32 for an ``mx.array`` or a Python ``int`` (MLX is the
 product), NumPy float64 for NumPy integers (the reference). The NumPy path never imports MLX.
+
+The shim holds elementwise functions only: no gathers and no ``divmod``, so that ``mx.compile`` fuses a
+whole formula into one kernel (see ``docs/architecture.md``). Per-phase constants are chosen with
+:meth:`Backend.piecewise`, a ``where`` chain on MLX and one pass per phase on NumPy.
 """
 
 from __future__ import annotations
 
-import functools
 import numbers
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,99 +31,112 @@ MAX_STEP = 2**63 - 1
 Array = Any
 """An ``mx.array`` or a ``numpy.ndarray`` (or NumPy scalar): the shim does not care which."""
 
+Piece = Callable[[Any], Any]
+"""One phase of a piecewise formula: integer steps (in the phase) to values."""
+
 
 @dataclass(frozen=True)
 class Backend:
-    """The handful of array functions the formulas use, bound to one library and one float dtype."""
+    """The handful of elementwise array functions the formulas use, bound to one library and one float dtype."""
 
     name: str
     float_dtype: Any
     float_bits: int
     exp: Callable[[Array], Array]
     expm1: Callable[[Array], Array]
+    log: Callable[[Array], Array]
     log1p: Callable[[Array], Array]
     sin: Callable[[Array], Array]
     sqrt: Callable[[Array], Array]
+    power: Callable[[Any, Any], Array]
     where: Callable[[Array, Any, Any], Array]
     minimum: Callable[[Any, Any], Array]
     maximum: Callable[[Any, Any], Array]
-    take: Callable[[Array, Array], Array]
-    divmod: Callable[[Array, Any], tuple[Array, Array]]
-    log: Callable[[Array], Array]
     int32: Any
     int64: Any
 
-    def to_float(self, integers: Array) -> Array:
-        """Cast an integer array to the backend's float dtype (exact for steps below 2**24 in float32)."""
-        return integers.astype(self.float_dtype)
+    def to_float(self, values: Array) -> Array:
+        """Cast to the backend's float dtype (exact for integers below 2**24 in float32)."""
+        return values.astype(self.float_dtype)
 
     def to_int(self, values: Array, dtype: Any) -> Array:
         """Cast to one of the backend's integer dtypes (``xp.int32``/``xp.int64``); floats truncate."""
         return values.astype(dtype)
 
-    def table(self, values: tuple[float, ...] | tuple[int, ...], dtype: Any) -> Array:
-        """A small constant array built on the host (cached: it is rebuilt only for new values)."""
-        return _table(self.name, values, dtype)
-
     def full(self, like: Array, value: float) -> Array:
         """A float array shaped like ``like``, filled with ``value``."""
         return self.to_float(like) * 0.0 + value
 
+    def piecewise(self, t: Array, starts: Sequence[int], pieces: Sequence[Piece | float]) -> Array:
+        """``pieces[k](t)`` where ``starts[k] <= t < starts[k + 1]`` (``starts[0]`` is 0, the last runs on).
 
-NUMPY = Backend(
-    name="numpy",
-    float_dtype=np.float64,
-    float_bits=64,
-    exp=np.exp,
-    expm1=np.expm1,
-    log1p=np.log1p,
-    sin=np.sin,
-    sqrt=np.sqrt,
-    where=np.where,
-    minimum=np.minimum,
-    maximum=np.maximum,
-    take=np.take,
-    divmod=np.divmod,
-    log=np.log,
-    int32=np.int32,
-    int64=np.int64,
-)
+        The one phase engine: every piecewise schedule (warmups, joins, 1-cycle) selects its phase here. A
+        piece is a function of the steps or a number (a constant phase costs no graph node). On MLX every
+        piece is evaluated and a ``where`` chain picks one per element, which ``mx.compile`` fuses into the
+        formula's kernel; on NumPy each piece runs only on the steps of its phase. Long runs of constants
+        (a multi-step decay with many milestones) are looked up instead of chained.
+        """
+        if len(pieces) > LOOKUP_PIECES and not any(callable(piece) for piece in pieces):
+            return self._lookup(t, starts, pieces)  # type: ignore[arg-type]
+        if self.name == "mlx":
+            value = _apply(pieces[0], t)
+            for start, piece in zip(starts[1:], pieces[1:], strict=True):
+                value = mx.where(t < start, value, _apply(piece, t))
+            return self.full(t, value) if isinstance(value, float) else value
+        out = np.empty(t.shape, dtype=np.float64)
+        edges = (*starts[1:], None)
+        for start, end, piece in zip(starts, edges, pieces, strict=True):
+            if start == 0 and end is None:
+                out[...] = _apply(piece, t)
+                continue
+            mask = t >= start if end is None else (t >= start) & (t < end)
+            if mask.any():
+                out[mask] = _apply(piece, t[mask])
+        return out
 
-MLX: Backend | None = None
-if mx is not None:
-    MLX = Backend(
-        name="mlx",
-        float_dtype=mx.float32,
-        float_bits=32,
-        exp=mx.exp,
-        expm1=mx.expm1,
-        log1p=mx.log1p,
-        sin=mx.sin,
-        sqrt=mx.sqrt,
-        where=mx.where,
-        minimum=mx.minimum,
-        maximum=mx.maximum,
-        take=mx.take,
-        divmod=mx.divmod,  # one graph node for both results, where ``//`` and ``%`` are two
-        log=mx.log,
-        int32=mx.int32,
-        int64=mx.int64,
-    )
+    def _lookup(self, t: Array, starts: Sequence[int], values: Sequence[float]) -> Array:
+        """The value of the last start ``<= t``: a binary search over host tables (a gather per level)."""
+        if self.name == "numpy":
+            index = np.searchsorted(np.asarray(starts, dtype=np.int64), t, side="right") - 1
+            return np.asarray(values, dtype=np.float64)[index]
+        table = mx.array(np.asarray(starts, dtype=np.int64))
+        steps = t.astype(mx.int64)
+        index = mx.zeros(t.shape, dtype=mx.int32)
+        width = 1 << (len(starts) - 1).bit_length()
+        while width:
+            candidate = mx.minimum(index + width, len(starts) - 1)
+            index = mx.where(mx.take(table, candidate) <= steps, candidate, index)
+            width >>= 1
+        return mx.take(mx.array(np.asarray(values, dtype=np.float32)), index)
 
 
-@functools.lru_cache(maxsize=1024)
-def _table(backend: str, values: tuple[float, ...] | tuple[int, ...], dtype: Any) -> Array:
-    if backend == "mlx":
-        return mx.array(values, dtype=dtype)
-    return np.asarray(values, dtype=dtype)
+LOOKUP_PIECES = 24
+"""Constant phases beyond which :meth:`Backend.piecewise` searches a table: a ``where`` chain that long no
+longer fuses into one kernel (MLX fuses at most 11 levels deep and 24 inputs) and costs a node per phase."""
+
+
+def _apply(piece: Piece | float, t: Array) -> Any:
+    return piece(t) if callable(piece) else piece
+
+
+_FUNCTIONS = ("exp", "expm1", "log", "log1p", "sin", "sqrt", "power", "where", "minimum", "maximum", "int32", "int64")
+
+
+def _bind(name: str, library: Any, float_dtype: Any, float_bits: int) -> Backend:
+    """The backend whose functions are ``library``'s functions of the same names."""
+    return Backend(name, float_dtype, float_bits, **{function: getattr(library, function) for function in _FUNCTIONS})
+
+
+NUMPY = _bind("numpy", np, np.float64, 64)
+MLX: Backend | None = None if mx is None else _bind("mlx", mx, mx.float32, 32)
 
 
 def as_step(step: Any) -> tuple[Backend, Array]:
     """Validate ``step`` and return the backend for it and the step as an integer array.
 
-    Python and NumPy steps are checked eagerly (negative or too large raises ``ValueError``).
-    A signed ``mx.array`` cannot be checked without a device sync (and not at all inside
-    ``mx.compile``), so negative MLX steps are clamped to 0: the schedule's value at step 0.
+    Python and NumPy steps are checked eagerly (negative or too large raises ``ValueError``); NumPy
+    arrays are not copied. A signed ``mx.array`` cannot be checked without a device sync (and not at all
+    inside ``mx.compile``), so negative MLX steps are clamped to 0: the schedule's value at step 0.
     """
     if mx is not None and isinstance(step, mx.array):
         dtype = step.dtype
@@ -133,8 +150,6 @@ def as_step(step: Any) -> tuple[Backend, Array]:
         if step.dtype == np.bool_ or not np.issubdtype(step.dtype, np.integer):
             raise TypeError(f"step must be an integer array or scalar, got dtype {step.dtype}")
         step = np.asarray(step)
-        if step.dtype != np.uint64:
-            step = step.astype(np.int64)
         if step.size and (step.min() < 0 or step.max() > MAX_STEP):
             raise ValueError(f"step must be in [0, 2**63 - 1], got values in [{step.min()}, {step.max()}]")
         return NUMPY, step
@@ -154,27 +169,77 @@ def as_step(step: Any) -> tuple[Backend, Array]:
 NUMPY_CHUNK = 32_768
 """Steps per pass on the NumPy backend: every temporary of a formula stays in cache."""
 
+Formula = Callable[[Backend, Array], Array]
 
-def evaluate_numpy(evaluate: Callable[[Backend, Array], Array], step: np.ndarray) -> Any:
+
+def evaluate_numpy(evaluate: Formula, step: np.ndarray) -> Any:
     """``evaluate(NUMPY, step)`` as float64 with the step's shape (a NumPy scalar for a scalar step).
 
-    The formula always runs on a 1-d array, a cache-sized chunk at a time: NumPy's scalar and array
+    The formula always runs on a 1-d int64 array, a cache-sized chunk at a time: NumPy's scalar and array
     transcendentals can differ in the last bit, and this way a step gives the same value bitwise whether it
-    comes alone, in an array of any shape or dtype, or in a long curve (which is also 2-2.5x faster in
-    chunks, each of a formula's dozen temporaries no longer streaming through memory).
+    comes alone, in an array of any shape or dtype, or in a long curve. Only a chunk is ever converted
+    (steps are validated below ``2**63``, so ``uint64`` converts exactly): the peak memory of a long curve
+    is its output plus a few chunks.
     """
     flat = step.reshape(-1)
     out = np.empty(flat.shape, dtype=np.float64)
     for begin in range(0, flat.size, NUMPY_CHUNK):
-        part = flat[begin : begin + NUMPY_CHUNK]
+        part = flat[begin : begin + NUMPY_CHUNK].astype(np.int64, copy=False)
         out[begin : begin + part.size] = evaluate(NUMPY, part)
     return out[0] if step.ndim == 0 else out.reshape(step.shape)
 
 
-def finish(xp: Backend, value: Array, step: Array) -> Array:
+def curve_numpy(evaluate: Formula, num_steps: int) -> np.ndarray:
+    """``evaluate`` at steps ``0 .. num_steps - 1`` in float64, the steps made a chunk at a time."""
+    out = np.empty(num_steps, dtype=np.float64)
+    for begin in range(0, num_steps, NUMPY_CHUNK):
+        end = min(begin + NUMPY_CHUNK, num_steps)
+        out[begin:end] = evaluate(NUMPY, np.arange(begin, end, dtype=np.int64))
+    return out
+
+
+def finish(value: Array, step: Array) -> Array:
     """Return an MLX ``value`` as float32 with the step's shape."""
-    if value.dtype != xp.float_dtype:
-        value = value.astype(xp.float_dtype)
+    if value.dtype != mx.float32:
+        value = value.astype(mx.float32)
     if value.shape != step.shape:
         value = mx.broadcast_to(value, step.shape)
     return value
+
+
+COMPILE_AFTER = int(os.environ.get("MLX_LRSCHED_COMPILE_AFTER", "2"))
+"""Eager calls of one schedule before its MLX formula is compiled (a one-off call never pays the JIT).
+
+Set ``MLX_LRSCHED_COMPILE_AFTER`` to change it (the test suite raises it: thousands of one-config tests
+would each pay a C++ build on MLX's CPU backend; the compiled path has tests of its own)."""
+
+
+class CompiledFormulas:
+    """``mx.compile`` of each schedule's MLX formula, made once the schedule is called repeatedly.
+
+    An eager call of an uncompiled formula costs one MLX dispatch per graph node; the compiled formula
+    is one fused kernel, so a training loop that calls the schedule eagerly pays what a built-in
+    ``mlx.optimizers`` schedule pays. Compiling costs a JIT on the first call of each new formula (on
+    the CPU a C++ build), so a schedule is compiled only from its :data:`COMPILE_AFTER`-th call on; the
+    values are the same bitwise either way. Keyed by the schedule's value (schedules are frozen), bounded.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._entries: dict[Any, list[Any]] = {}
+
+    def __call__(self, key: Any, evaluate: Formula, t: Array) -> Array:
+        entry = self._entries.get(key)
+        if entry is None:
+            if len(self._entries) >= self.size:
+                self._entries.pop(next(iter(self._entries)))
+            entry = self._entries[key] = [0, None]
+        if entry[1] is None:
+            entry[0] += 1
+            if entry[0] <= COMPILE_AFTER:
+                return finish(evaluate(MLX, t), t)  # type: ignore[arg-type]
+            entry[1] = mx.compile(lambda steps: finish(evaluate(MLX, steps), steps))  # type: ignore[arg-type]
+        return entry[1](t)
+
+
+COMPILED = CompiledFormulas()

@@ -1,87 +1,129 @@
-"""Composition: schedules built from other schedules (per-epoch, sequence, product, scale, clip).
+"""Composition: the phase engine (``Join`` and its ramps), per-epoch evaluation and clipping.
 
-Warmup, warmup-stable-decay, inverse square root and the linear ramp live in :mod:`mlx_lrsched.warmup`.
+``Join`` is the one phase engine: every piecewise schedule (warmups, WSD, inverse square root, 1-cycle,
+the decay family's holds) is lowered to a ``Join`` of phases, most of them ramps between two values.
+Nested joins are flattened into one list of phases, so a composition selects its phase once.
+``Scale`` and ``Product`` live in :mod:`mlx_lrsched.base` with the rest of the algebra.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from . import _check
-from ._shapes import phase_steps, shifted
+from . import _check, _spec
+from ._shapes import WEIGHT_SHAPES, cos_weight, weight
 from ._xp import MAX_STEP, Array, Backend
-from .base import Schedule, normalise
+from .base import Constant, Product, Scale, Schedule, lowered, phase_steps
 
-
-def _schedules(owner: str, name: str, values: Any) -> tuple[Schedule, ...]:
-    """A non-empty tuple of schedules (plain numbers become ``Constant``)."""
-    if isinstance(values, (str, bytes, Schedule)) or not isinstance(values, Sequence):
-        raise TypeError(f"{owner}: {name} must be a list of schedules, got {type(values).__name__} {values!r}")
-    if not values:
-        raise ValueError(f"{owner}: {name} must not be empty")
-    return tuple(_check.schedule(owner, f"{name}[{i}]", value) for i, value in enumerate(values))
+__all__ = ["Clip", "Join", "PerEpoch", "Product", "Ramp", "Scale"]
 
 
 @dataclass(frozen=True)
-class PerEpoch(Schedule):
-    r"""Evaluate ``schedule`` at the epoch index, so per-epoch formulas run on an update counter.
+class Ramp(Schedule):
+    r"""From ``start`` to ``end`` over ``steps`` steps, then ``end``: ``lr = start + (end - start) · w(t / steps)``.
 
-    .. math:: \eta_t = f\big(\lfloor t / E \rfloor\big)
+    .. math::
+        \eta_u = \eta_s + (\eta_e - \eta_s)\, w\!\left(\frac{u + a}{n + a + b}\right), \qquad 0 \le u \le n
 
-    The optimizer counts updates; seed formulas such as Keras' per-epoch callbacks count epochs. With
-    ``steps_per_epoch = E`` every update of epoch ``e`` gets ``schedule(e)``.
+    and :math:`\eta_e` from :math:`u = n` on, with :math:`w` the shape's weight (``linear`` :math:`x`,
+    ``cos`` :math:`\sin^2(\tfrac{\pi}{2} x)`, ``sqrt`` :math:`\sqrt x`). ``lead`` :math:`a` and ``trail``
+    :math:`b` place the phase's ends off the
+    integer steps, as PyTorch's ``OneCycleLR`` does with its float phase ends; both are 0 for an ordinary
+    ramp. The fraction is taken from whichever end has the smaller value, from exact integers, so that end
+    is exact in float32. ``Linear``, ``CosineDecay`` and the phases of warmups and 1-cycle are ramps.
 
     Args:
-        schedule: the per-epoch schedule :math:`f` (any :class:`Schedule`).
-        steps_per_epoch: :math:`E \ge 1`, optimizer updates per epoch.
+        start: :math:`\eta_s`, the value at ``u = -a``.
+        end: :math:`\eta_e`, the value at ``u = n + b``.
+        steps: :math:`n \ge 0`.
+        shape: ``"linear"``, ``"cos"`` or ``"sqrt"``.
+        lead: :math:`a \ge 0`.
+        trail: :math:`b \ge 0`.
 
     Examples:
         >>> import numpy as np
-        >>> from mlx_lrsched import ExponentialDecay
-        >>> s = PerEpoch(ExponentialDecay.from_rate(1.0, k=0.5), steps_per_epoch=100)
-        >>> s(np.array([0, 99, 100, 250])).round(6)
-        array([1.      , 1.      , 0.606531, 0.367879])
+        >>> Ramp(1.0, 0.0, steps=4, shape="linear")(np.arange(6))
+        array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ])
     """
 
-    schedule: Schedule
-    steps_per_epoch: int
+    start: float = _spec.rate()
+    end: float = _spec.rate()
+    steps: int = _spec.steps()
+    shape: str = _spec.choice("linear", WEIGHT_SHAPES, _spec.COS_ALIASES)
+    lead: float = _spec.real(0.0, low=0.0, high=2.0**53)
+    trail: float = _spec.real(0.0, low=0.0, high=2.0**53)
 
-    def __post_init__(self) -> None:
-        normalise(
-            self,
-            schedule=_check.schedule("PerEpoch", "schedule", self.schedule),
-            steps_per_epoch=_check.integer("PerEpoch", "steps_per_epoch", self.steps_per_epoch, low=1),
-        )
+    def _validate(self) -> None:
+        if self.steps + self.lead + self.trail > 0:  # a span of 0 is the constant end, never blended
+            _check.float32_blend("Ramp", ("start", self.start), ("end", self.end))
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        return self.schedule.evaluate(xp, t // self.steps_per_epoch)
+        value = self.value(xp, t)
+        return xp.full(t, value) if isinstance(value, float) else value
+
+    def value(self, xp: Backend, t: Array, offset: int = 0, hold: bool = True) -> Array:
+        """The ramp started at step ``offset``; ``hold=False`` leaves steps past its end to a later phase.
+
+        Fractions are divided, not multiplied by an inverse: one rounding, and exactly 0 and 1 at the ends.
+        """
+        span = self.steps + self.lead + self.trail
+        if self.start == self.end or span == 0:
+            return self.end
+        end_step = offset + self.steps
+        if hold and end_step <= MAX_STEP:
+            t = xp.minimum(t, end_step)
+        elif hold:  # a phase that runs past the last step: nothing to hold
+            t = xp.minimum(t, MAX_STEP)
+        # One weight, w, from the fraction measured at the low end (exact integers; the shift and the distance
+        # to the end in one integer op): value = high * w + low * (1 - w). Both ends are exact (w is exactly
+        # 0 or 1 there), and 1 - w only cancels where its term, low * (1 - w), is small next to high * w.
+        rising = self.start < self.end
+        if rising or self.shape == "sqrt":
+            done = xp.to_float(t - offset if offset else t)
+            if self.lead:
+                done = done + self.lead
+        if not rising:
+            left = xp.to_float(end_step - t) if end_step <= MAX_STEP else self.steps - done
+            if self.trail:
+                left = left + self.trail
+        low, high = (self.start, self.end) if rising else (self.end, self.start)
+        fraction = done if rising else left
+        if self.shape == "cos":  # 1 / span folds into the sine's argument; sin is flat (so exactly 1) at pi/2
+            w = cos_weight(xp, fraction, 1.0 / span)
+        elif rising or self.shape == "linear":  # divided, so exactly 1 at the end
+            w = weight(xp, fraction / span, self.shape)
+        else:  # the weight of start, 1 - sqrt(d), written r / (1 + sqrt(d))
+            w = (left / span) / (1.0 + xp.sqrt(done / span))
+        return high * w if low == 0.0 else high * w + low * (1.0 - w)
 
     @property
     def peak(self) -> float:
-        return self.schedule.peak
+        return max(self.start, self.end)
 
-    @property
-    def signed(self) -> bool:
-        return self.schedule.signed
+    def _scaled(self, factor: float) -> Schedule | None:
+        return dataclasses.replace(self, start=self.start * factor, end=self.end * factor)
 
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
-        return phase_steps(epoch * self.steps_per_epoch for epoch in self.schedule.phase_boundaries)
+        return (self.steps,) if self.steps else ()
 
 
 @dataclass(frozen=True)
 class Join(Schedule):
     r"""Run schedules one after another, each restarted at its own step 0 (optax ``join_schedules``).
 
+    ``lr = f_i(t - b_(i-1))`` for ``b_(i-1) <= t < b_i``.
+
     .. math::
         \eta_t = f_i(t - b_{i-1}) \quad \text{for } b_{i-1} \le t < b_i, \qquad b_{-1} = 0,\ b_{n-1} = \infty
 
     Schedule :math:`f_i` sees the steps since the boundary where it takes over, so the value at a
     boundary :math:`b_{i-1}` is :math:`f_i(0)`; the last schedule runs forever (and holds its final value if
-    it is finite).
+    it is finite). This is the phase engine of the package: nested joins (and every schedule that is
+    written as one, such as warmups and 1-cycle) are flattened into a single list of phases.
 
     Args:
         schedules: the :math:`n \ge 1` schedules :math:`f_0, \dots, f_{n-1}` (numbers become ``Constant``).
@@ -98,36 +140,36 @@ class Join(Schedule):
         optax ``join_schedules``.
     """
 
-    schedules: tuple[Schedule, ...]
+    schedules: tuple[Schedule, ...] = _spec.schedule_list()
     boundaries: tuple[int, ...] = ()
 
-    def __post_init__(self) -> None:
-        owner = "Join"
-        schedules = _schedules(owner, "schedules", self.schedules)
-        if len(schedules) == 1 and isinstance(self.boundaries, Sequence) and len(self.boundaries) == 0:
-            boundaries: tuple[int, ...] = ()
-        else:
-            boundaries = _check.increasing_steps(owner, "boundaries", self.boundaries)
-        if len(boundaries) != len(schedules) - 1:
+    def _validate(self) -> None:
+        if len(self.schedules) == 1 and not self.boundaries:
+            object.__setattr__(self, "boundaries", ())  # normalising, as the specs do
+            return
+        boundaries = _spec.Spec("steps", 0).check("Join", "boundaries", self.boundaries)
+        if len(boundaries) != len(self.schedules) - 1:
             raise ValueError(
-                f"{owner}: boundaries must have one entry fewer than schedules ({len(schedules) - 1}), "
+                f"Join: boundaries must have one entry fewer than schedules ({len(self.schedules) - 1}), "
                 f"got {len(boundaries)}"
             )
-        normalise(self, schedules=schedules, boundaries=boundaries)
+        object.__setattr__(self, "boundaries", boundaries)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        value = self.schedules[0].evaluate(xp, t)
-        for boundary, later in zip(self.boundaries, self.schedules[1:], strict=True):
-            value = xp.where(t < boundary, value, later.evaluate(xp, shifted(xp, t, boundary)))
-        return value
+        starts, schedules = phases(self)
+        ends = (*starts[1:], MAX_STEP + 1)
+        pieces = [_piece(xp, *phase) for phase in zip(schedules, starts, ends, strict=True)]
+        return xp.piecewise(t, starts, pieces)
+
+    def _scaled(self, factor: float) -> Schedule | None:
+        parts = [lowered(schedule)._scaled(factor) for schedule in self.schedules]
+        if any(part is None for part in parts):
+            return None
+        return Join(tuple(part for part in parts if part is not None), self.boundaries)
 
     @property
     def peak(self) -> float:
         return max(schedule.peak for schedule in self.schedules)
-
-    @property
-    def signed(self) -> bool:
-        return any(schedule.signed for schedule in self.schedules)
 
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
@@ -142,96 +184,88 @@ class Join(Schedule):
         return phase_steps((*self.boundaries, *inner))
 
 
-@dataclass(frozen=True)
-class Scale(Schedule):
-    r"""A schedule multiplied by a constant factor.
+def _piece(xp: Backend, schedule: Schedule, start: int, end: int) -> Any:
+    """The phase ``schedule`` on steps ``start .. end - 1``: a number for a constant (no graph at all)."""
+    if isinstance(schedule, Constant):
+        return schedule.lr
+    if isinstance(schedule, Ramp):  # a ramp that lasts until the next phase needs no clamp: one level less
+        hold = end - 1 - start > schedule.steps
+        return lambda t: schedule.value(xp, t, start, hold=hold)
+    if start == 0:
+        return functools.partial(schedule.evaluate, xp)
+    # Before ``start`` the unsigned difference wraps around: those steps belong to an earlier phase and the
+    # engine discards them (on NumPy a phase only ever sees its own steps).
+    return lambda t: schedule.evaluate(xp, t - start)
 
-    .. math:: \eta_t = c \, f(t)
 
-    Args:
-        schedule: :math:`f`.
-        factor: :math:`c \ge 0`.
+def phases(join: Join) -> tuple[tuple[int, ...], tuple[Schedule, ...]]:
+    """The join's phases with every nested join (or schedule written as one) inlined: starts and schedules."""
+    return _phases(join) if join.stateful else _phases_pure(join)
 
-    Examples:
-        >>> import numpy as np
-        >>> from mlx_lrsched.decay import StepDecay
-        >>> Scale(StepDecay(1.0, step_size=2, gamma=0.5), factor=0.1)(np.array([0, 2, 4]))
-        array([0.1  , 0.05 , 0.025])
-    """
 
-    schedule: Schedule
-    factor: float
+@functools.lru_cache(maxsize=1024)
+def _phases_pure(join: Join) -> tuple[tuple[int, ...], tuple[Schedule, ...]]:
+    return _phases(join)
 
-    def __post_init__(self) -> None:
-        normalise(
-            self,
-            schedule=_check.schedule("Scale", "schedule", self.schedule),
-            factor=_check.non_negative("Scale", "factor", self.factor),
-        )
-        _check.float32_peak("Scale", self.peak)
 
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        return self.factor * self.schedule.evaluate(xp, t)
-
-    @property
-    def peak(self) -> float:
-        return self.factor * self.schedule.peak
-
-    @property
-    def signed(self) -> bool:
-        return self.schedule.signed
-
-    @property
-    def phase_boundaries(self) -> tuple[int, ...]:
-        return self.schedule.phase_boundaries
+def _phases(join: Join) -> tuple[tuple[int, ...], tuple[Schedule, ...]]:
+    starts: list[int] = []
+    schedules: list[Schedule] = []
+    ends = (*join.boundaries, MAX_STEP + 1)
+    for begin, end, schedule in zip((0, *join.boundaries), ends, join.schedules, strict=True):
+        inner = lowered(schedule)
+        if isinstance(inner, Join):
+            for offset, part in zip(*phases(inner), strict=True):
+                if begin + offset < end:
+                    starts.append(begin + offset)
+                    schedules.append(part)
+        else:
+            starts.append(begin)
+            schedules.append(schedule)
+    return tuple(starts), tuple(schedules)
 
 
 @dataclass(frozen=True)
-class Product(Schedule):
-    r"""The pointwise product of schedules (e.g. a decay times a cyclic multiplier).
+class PerEpoch(Schedule):
+    r"""Evaluate ``schedule`` at the epoch index, so per-epoch formulas run on an update counter.
 
-    .. math:: \eta_t = \prod_i f_i(t)
+    ``lr = f(floor(t / steps_per_epoch))``.
+
+    .. math:: \eta_t = f\big(\lfloor t / E \rfloor\big)
+
+    The optimizer counts updates; formulas such as Keras' per-epoch callbacks count epochs. With
+    ``steps_per_epoch = E`` every update of epoch ``e`` gets ``schedule(e)``.
 
     Args:
-        schedules: the :math:`n \ge 1` factors :math:`f_i` (numbers become ``Constant``).
+        schedule: the per-epoch schedule :math:`f` (any :class:`Schedule`).
+        steps_per_epoch: :math:`E \ge 1`, optimizer updates per epoch.
 
     Examples:
         >>> import numpy as np
-        >>> from mlx_lrsched.decay import CosineDecay, StepDecay
-        >>> s = Product([StepDecay(1.0, step_size=2, gamma=0.5), CosineDecay(1.0, decay_steps=4)])
-        >>> s(np.array([0, 2, 4])).round(12)
-        array([1.  , 0.25, 0.  ])
+        >>> from mlx_lrsched import ExponentialDecay
+        >>> s = PerEpoch(ExponentialDecay.from_rate(1.0, k=0.5), steps_per_epoch=100)
+        >>> s(np.array([0, 99, 100, 250])).round(6)
+        array([1.      , 1.      , 0.606531, 0.367879])
     """
 
-    schedules: tuple[Schedule, ...]
-
-    def __post_init__(self) -> None:
-        normalise(self, schedules=_schedules("Product", "schedules", self.schedules))
-        _check.float32_peak("Product", self.peak)
+    schedule: Schedule = _spec.schedule()
+    steps_per_epoch: int = _spec.steps(low=1)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        value = self.schedules[0].evaluate(xp, t)
-        for factor in self.schedules[1:]:
-            value = value * factor.evaluate(xp, t)
-        return value
+        return self.schedule.evaluate(xp, t // self.steps_per_epoch)
 
     @property
     def peak(self) -> float:
-        """The product of the factors' peaks: an upper bound, attained only if they peak together."""
-        return math.prod(schedule.peak for schedule in self.schedules)
-
-    @property
-    def signed(self) -> bool:
-        return any(schedule.signed for schedule in self.schedules)
+        return self.schedule.peak
 
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
-        return phase_steps(step for schedule in self.schedules for step in schedule.phase_boundaries)
+        return phase_steps(epoch * self.steps_per_epoch for epoch in self.schedule.phase_boundaries)
 
 
 @dataclass(frozen=True)
 class Clip(Schedule):
-    r"""A schedule clipped into ``[min_lr, max_lr]``.
+    r"""A schedule clipped into ``[min_lr, max_lr]``: ``lr = min(max(f(t), min_lr), max_lr)``.
 
     .. math:: \eta_t = \min\big(\max(f(t), \eta_{\min}),\ \eta_{\max}\big)
 
@@ -250,15 +284,13 @@ class Clip(Schedule):
         array([0.8, 0.5, 0.1])
     """
 
-    schedule: Schedule
-    min_lr: float = 0.0
-    max_lr: float | None = None
+    schedule: Schedule = _spec.schedule()
+    min_lr: float = _spec.rate(0.0)
+    max_lr: float | None = _spec.rate(None, optional=True)
 
-    def __post_init__(self) -> None:
-        owner = "Clip"
-        min_lr = _check.non_negative(owner, "min_lr", self.min_lr)
-        max_lr = None if self.max_lr is None else _check.real(owner, "max_lr", self.max_lr, low=min_lr)
-        normalise(self, schedule=_check.schedule(owner, "schedule", self.schedule), min_lr=min_lr, max_lr=max_lr)
+    def _validate(self) -> None:
+        if self.max_lr is not None:
+            _check.real("Clip", "max_lr", self.max_lr, low=self.min_lr, high=_check.FLOAT32_MAX)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         value = xp.maximum(self.schedule.evaluate(xp, t), self.min_lr)
@@ -268,6 +300,10 @@ class Clip(Schedule):
     def peak(self) -> float:
         peak = max(self.schedule.peak, self.min_lr)
         return peak if self.max_lr is None else min(peak, self.max_lr)
+
+    @property
+    def signed(self) -> bool:
+        return False
 
     @property
     def phase_boundaries(self) -> tuple[int, ...]:

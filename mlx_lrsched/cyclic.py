@@ -8,22 +8,22 @@ from typing import Any
 
 import numpy as np
 
-from . import _check
-from ._shapes import blend, cos_weight, exp_decay, fractions, geometric_cycles, phase_steps
+from . import _check, _spec
+from ._shapes import blend, cos_weight, cycle_starts, exp_decay, geometric_cycles
 from ._xp import MAX_STEP, Array, Backend
-from .base import Schedule, normalise
+from .base import Schedule, phase_steps
 
 BOUNDARY_CYCLES = 64
 """How many cycles ``phase_boundaries`` lists for the infinite cyclic schedules (enough for any plot)."""
 
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
-CYCLIC_WINDOWS = ("linear", "welch", "hann")
-MODULATIONS = ("raised_cosine", "signed_cosine")
+CYCLIC_WINDOWS = ("linear", "welch", "cos")
+MODULATIONS = ("cos", "signed_cosine")
 
 
 @dataclass(frozen=True)
 class CyclicLR(Schedule):
-    r"""Smith's cyclical learning rate between ``base_lr`` and ``max_lr`` (PyTorch ``CyclicLR``, seed 003).
+    r"""Smith's cyclical learning rate between ``base_lr`` and ``max_lr`` (PyTorch ``CyclicLR``).
 
     .. math::
         \eta_t = \eta_b + (\eta_m - \eta_b)\, w(h_t)\, s_t, \qquad
@@ -35,7 +35,8 @@ class CyclicLR(Schedule):
 
     * ``linear`` (Smith's triangle): :math:`w(h) = h`;
     * ``welch`` (parabolic): :math:`w(h) = 1 - (1 - h)^2 = h (2 - h)`;
-    * ``hann`` (raised cosine): :math:`w(h) = \tfrac12 (1 - \cos \pi h) = \sin^2(\tfrac{\pi}{2} h)`;
+    * ``cos`` (the Hann window, a raised cosine; ``"hann"`` is accepted):
+      :math:`w(h) = \tfrac12 (1 - \cos \pi h) = \sin^2(\tfrac{\pi}{2} h)`;
 
     and scaled by the mode: ``triangular`` :math:`s_t = 1`; ``triangular2``
     :math:`s_t = 2^{-\lfloor t / (U + D) \rfloor}` (the amplitude halves every cycle); ``exp_range``
@@ -54,7 +55,7 @@ class CyclicLR(Schedule):
             (``None``: equal to ``step_size_up``; 0: a sawtooth).
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
         gamma: :math:`\gamma \in (0, 1]`, the per-step amplitude factor of ``exp_range``.
-        window: ``"linear"``, ``"welch"`` or ``"hann"``.
+        window: ``"linear"``, ``"welch"`` or ``"cos"`` (``"hann"``).
 
     Examples:
         >>> import numpy as np
@@ -68,34 +69,18 @@ class CyclicLR(Schedule):
         https://arxiv.org/abs/1506.01186
     """
 
-    base_lr: float
-    max_lr: float
-    step_size_up: int
-    step_size_down: int | None = None
-    mode: str = "triangular"
-    gamma: float = 1.0
-    window: str = "linear"
+    base_lr: float = _spec.rate()
+    max_lr: float = _spec.rate()
+    step_size_up: int = _spec.steps(low=1, high=MAX_STEP // 2)
+    step_size_down: int | None = _spec.steps(None, high=MAX_STEP // 2, optional=True)
+    mode: str = _spec.choice("triangular", CYCLIC_MODES)
+    gamma: float = _spec.unit(1.0)
+    window: str = _spec.choice("linear", CYCLIC_WINDOWS, _spec.COS_ALIASES)
 
-    def __post_init__(self) -> None:
-        owner = "CyclicLR"
-        base_lr = _check.non_negative(owner, "base_lr", self.base_lr)
-        max_lr = _check.non_negative(owner, "max_lr", self.max_lr)
-        if max_lr < base_lr:
-            raise ValueError(f"{owner}: max_lr must be >= base_lr ({base_lr!r}), got {max_lr!r}")
-        step_size_up = _check.integer(owner, "step_size_up", self.step_size_up, low=1, high=MAX_STEP // 2)
-        step_size_down = self.step_size_down
-        if step_size_down is not None:
-            step_size_down = _check.integer(owner, "step_size_down", step_size_down, low=0, high=MAX_STEP // 2)
-        normalise(
-            self,
-            base_lr=base_lr,
-            max_lr=max_lr,
-            step_size_up=step_size_up,
-            step_size_down=step_size_down,
-            mode=_check.choice(owner, "mode", self.mode, CYCLIC_MODES),
-            gamma=_check.real(owner, "gamma", self.gamma, low=0.0, high=1.0, low_open=True),
-            window=_check.choice(owner, "window", self.window, CYCLIC_WINDOWS),
-        )
+    def _validate(self) -> None:
+        if self.max_lr < self.base_lr:
+            raise ValueError(f"CyclicLR: max_lr must be >= base_lr ({self.base_lr!r}), got {self.max_lr!r}")
+        _check.float32_blend("CyclicLR", ("base_lr", self.base_lr), ("max_lr", self.max_lr))
 
     @property
     def cycle_steps(self) -> int:
@@ -117,11 +102,11 @@ class CyclicLR(Schedule):
             height = rising
         if self.window == "welch":
             height = height * (2.0 - height)
-        elif self.window == "hann":
+        elif self.window == "cos":
             height = cos_weight(xp, height)
         amplitude = self.max_lr - self.base_lr
-        if self.mode == "triangular2":
-            amplitude = exp_decay(xp, amplitude, t // (up + down), math.log(0.5))
+        if self.mode == "triangular2":  # an exact power of two
+            amplitude = xp.power(0.5, xp.to_float(xp.minimum(t // (up + down), 1100))) * amplitude
         elif self.mode == "exp_range":
             amplitude = exp_decay(xp, amplitude, t, math.log(self.gamma))
         return self.base_lr + amplitude * height
@@ -156,7 +141,7 @@ class CyclicLR(Schedule):
 
 @dataclass(frozen=True)
 class CyclicExponentialDecay(Schedule):
-    r"""Exponential decay times a periodic modulation of period ``period_steps`` (seed 002).
+    r"""Exponential decay times a periodic modulation: ``lr = min_lr + (init_lr - min_lr) · rate^(t / T) · m(t mod T)``.
 
     .. math::
         \eta_t = \eta_{\min} + (\eta_0 - \eta_{\min})\, \rho^{\,p(t)}\, m(t \bmod T), \qquad
@@ -164,10 +149,12 @@ class CyclicExponentialDecay(Schedule):
 
     where :math:`\rho` is the decay per period. The modulation :math:`m` is
 
-    * ``"raised_cosine"`` (default): :math:`m(p) = \tfrac12 (1 + \cos(2\pi p / T)) \in [0, 1]`, so the
+    * ``"cos"`` (default, the raised cosine; ``"raised_cosine"`` is accepted):
+      :math:`m(p) = \tfrac12 (1 + \cos(2\pi p / T)) \in [0, 1]`, so the
       rate restarts at the decayed envelope every period and dips to :math:`\eta_{\min}` mid-period;
     * ``"signed_cosine"``: :math:`m(p) = \cos(2\pi p / T)`, **negative for half of every period**
-      (gradient ascent). These are seed 002's two literal forms, with :math:`\eta_{\min} = 0`:
+      (gradient ascent). These are the two literal forms of the cyclic exponential decay (CED)
+      write-ups, with :math:`\eta_{\min} = 0`:
       continuous :math:`\eta_0 e^{-kt}\cos(2\pi t/T)` is ``from_rate(eta0, k, T,
       modulation="signed_cosine")`` and per-cycle :math:`\eta_0 \rho^{\lfloor t/T \rfloor}
       \cos(2\pi (t \bmod T)/T)` is ``CyclicExponentialDecay(eta0, rho, T, staircase=True,
@@ -182,8 +169,8 @@ class CyclicExponentialDecay(Schedule):
         init_lr: :math:`\eta_0 \ge 0`, the value at step 0.
         decay_rate: :math:`\rho \in (0, 1]`, the envelope's factor per period.
         period_steps: :math:`T \ge 1` (at most ``2**60``).
-        staircase: decay once per period (seed 002's per-cycle form) instead of every step.
-        modulation: ``"raised_cosine"`` or ``"signed_cosine"`` (goes negative).
+        staircase: decay once per period (the per-cycle form) instead of every step.
+        modulation: ``"cos"`` (``"raised_cosine"``) or ``"signed_cosine"`` (goes negative).
         min_lr: :math:`\eta_{\min} \in [0, \eta_0]`, the floor of the raised cosine (0 for the signed one).
 
     Examples:
@@ -196,33 +183,25 @@ class CyclicExponentialDecay(Schedule):
         (array([ 1.,  0., -1.,  0.]), True)
     """
 
-    init_lr: float
-    decay_rate: float
-    period_steps: int
-    staircase: bool = False
-    modulation: str = "raised_cosine"
-    min_lr: float = 0.0
+    init_lr: float = _spec.rate()
+    decay_rate: float = _spec.unit()
+    period_steps: int = _spec.steps(low=1, high=2**60)
+    staircase: bool = _spec.flag(False)
+    modulation: str = _spec.choice("cos", MODULATIONS, _spec.COS_ALIASES)
+    min_lr: float = _spec.rate(0.0)
 
-    def __post_init__(self) -> None:
+    def _validate(self) -> None:
         owner = "CyclicExponentialDecay"
-        init_lr = _check.non_negative(owner, "init_lr", self.init_lr)
-        modulation = _check.choice(owner, "modulation", self.modulation, MODULATIONS)
-        min_lr = _check.real(owner, "min_lr", self.min_lr, low=0.0, high=init_lr)
-        if modulation == "signed_cosine" and min_lr != 0.0:
-            raise ValueError(f"{owner}: min_lr must be 0 with modulation='signed_cosine' (no floor), got {min_lr!r}")
-        normalise(
-            self,
-            init_lr=init_lr,
-            decay_rate=_check.real(owner, "decay_rate", self.decay_rate, low=0.0, high=1.0, low_open=True),
-            period_steps=_check.integer(owner, "period_steps", self.period_steps, low=1, high=2**60),
-            staircase=_check.flag(owner, "staircase", self.staircase),
-            modulation=modulation,
-            min_lr=min_lr,
-        )
+        _check.real(owner, "min_lr", self.min_lr, low=0.0, high=self.init_lr)
+        _check.float32_blend(owner, ("min_lr", self.min_lr), ("init_lr", self.init_lr))
+        if self.modulation == "signed_cosine" and self.min_lr != 0.0:
+            raise ValueError(
+                f"{owner}: min_lr must be 0 with modulation='signed_cosine' (no floor), got {self.min_lr!r}"
+            )
 
     @classmethod
     def from_rate(cls, init_lr: float, k: float, period_steps: int, **kwargs: Any) -> CyclicExponentialDecay:
-        r"""Seed 002's continuous envelope :math:`\eta_0 e^{-k t}` (``decay_rate`` :math:`= e^{-kT}`).
+        r"""The continuous envelope :math:`\eta_0 e^{-k t}` (``decay_rate`` :math:`= e^{-kT}`).
 
         Args:
             init_lr: :math:`\eta_0`.
@@ -244,8 +223,8 @@ class CyclicExponentialDecay(Schedule):
             envelope = exp_decay(xp, height, t, log_rate / period)
         position = t % period
         edge_distance = xp.minimum(position, period - position)  # r in [0, T / 2]
-        if self.modulation == "raised_cosine":
-            modulation = xp.sin(xp.to_float(period - 2 * edge_distance) * (0.5 * math.pi / period)) ** 2
+        if self.modulation == "cos":
+            modulation = cos_weight(xp, xp.to_float(period - 2 * edge_distance), 1.0 / period)
             return self.min_lr + envelope * modulation
         quarter = 4 * edge_distance  # T - 4r is signed: take it from two saturating unsigned pieces
         above, below = period - xp.minimum(quarter, period), xp.maximum(quarter, period) - period
@@ -301,30 +280,23 @@ class CosineRestarts(Schedule):
         https://arxiv.org/abs/1608.03983
     """
 
-    init_lr: float
-    first_period_steps: int
-    t_mult: int = 1
-    m_mul: float = 1.0
-    end_lr: float = 0.0
+    init_lr: float = _spec.rate()
+    first_period_steps: int = _spec.steps(low=1)
+    t_mult: int = _spec.steps(1, low=1, high=2**31 - 1)
+    m_mul: float = _spec.unit(1.0)
+    end_lr: float = _spec.rate(0.0)
 
-    def __post_init__(self) -> None:
-        owner = "CosineRestarts"
-        normalise(
-            self,
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            first_period_steps=_check.integer(owner, "first_period_steps", self.first_period_steps, low=1),
-            t_mult=_check.integer(owner, "t_mult", self.t_mult, low=1, high=2**31 - 1),
-            m_mul=_check.real(owner, "m_mul", self.m_mul, low=0.0, high=1.0, low_open=True),
-            end_lr=_check.non_negative(owner, "end_lr", self.end_lr),
-        )
+    def _validate(self) -> None:
+        _check.float32_blend("CosineRestarts", ("init_lr", self.init_lr), ("end_lr", self.end_lr))
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        index, position, length = geometric_cycles(xp, t, self.first_period_steps, self.t_mult)
-        done, left = fractions(xp, position, length)
+        if self.init_lr == self.end_lr and self.m_mul == 1.0:  # every cycle anneals a value to itself
+            return xp.full(t, self.init_lr)
+        index, left, length = geometric_cycles(xp, t, self.first_period_steps, self.t_mult)
         start: Any = self.init_lr
         if self.m_mul != 1.0:
             start = exp_decay(xp, self.init_lr, index, math.log(self.m_mul))
-        return blend(xp, start, self.end_lr, done, left, "cos")
+        return blend(xp, start, self.end_lr, left, length, "cos")
 
     @property
     def peak(self) -> float:
@@ -333,10 +305,4 @@ class CosineRestarts(Schedule):
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
         """The first :data:`BOUNDARY_CYCLES` restarts (cycle starts after step 0)."""
-        starts: list[int] = []
-        start, length = 0, self.first_period_steps
-        while len(starts) < BOUNDARY_CYCLES and start + length <= MAX_STEP:
-            start += length
-            length *= self.t_mult
-            starts.append(start)
-        return tuple(starts)
+        return tuple(start for start, _ in cycle_starts(self.first_period_steps, self.t_mult, BOUNDARY_CYCLES + 1))[1:]

@@ -1,180 +1,36 @@
-"""Decay schedules: constant, step, multi-step, piecewise constant, exponential, inverse time,
-polynomial and cosine."""
+"""Decay schedules: step, multi-step, piecewise constant, exponential, inverse time, polynomial and cosine.
+
+``Constant`` lives in :mod:`mlx_lrsched.base` and is re-exported here.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from . import _check
-from ._shapes import anneal, elapsed, exp_decay, power_weights, shifted
+from . import _check, _spec
+from ._shapes import exp_decay, power_decay
 from ._xp import MAX_STEP, Array, Backend
-from .base import Schedule, normalise
+from .base import Constant, Schedule
+from .compose import Join, Ramp
 
-
-@dataclass(frozen=True)
-class Constant(Schedule):
-    r"""A learning rate that never changes.
-
-    .. math:: \eta_t = \eta
-
-    Args:
-        lr: the learning rate :math:`\eta \ge 0`.
-
-    Examples:
-        >>> import numpy as np
-        >>> Constant(0.1)(np.arange(3))
-        array([0.1, 0.1, 0.1])
-    """
-
-    lr: float
-
-    def __post_init__(self) -> None:
-        normalise(self, lr=_check.non_negative("Constant", "lr", self.lr))
-
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        return xp.full(t, self.lr)
-
-    @property
-    def peak(self) -> float:
-        return self.lr
-
-
-@dataclass(frozen=True)
-class StepDecay(Schedule):
-    r"""Multiply the rate by ``gamma`` every ``step_size`` steps (PyTorch ``StepLR``, seed 001).
-
-    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
-
-    Args:
-        init_lr: :math:`\eta_0 \ge 0`.
-        step_size: :math:`s \ge 1`, steps between two drops.
-        gamma: :math:`\gamma \in (0, 1]`, the factor applied at each drop.
-
-    Examples:
-        >>> import numpy as np
-        >>> StepDecay(1.0, step_size=10, gamma=0.5)(np.array([0, 9, 10, 25]))
-        array([1.  , 1.  , 0.5 , 0.25])
-    """
-
-    init_lr: float
-    step_size: int
-    gamma: float = 0.1
-
-    def __post_init__(self) -> None:
-        owner = "StepDecay"
-        normalise(
-            self,
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            step_size=_check.integer(owner, "step_size", self.step_size, low=1),
-            gamma=_check.real(owner, "gamma", self.gamma, low=0.0, high=1.0, low_open=True),
-        )
-
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        return exp_decay(xp, self.init_lr, t // self.step_size, math.log(self.gamma))
-
-    @property
-    def peak(self) -> float:
-        return self.init_lr
-
-
-@dataclass(frozen=True)
-class MultiStepDecay(Schedule):
-    r"""Multiply the rate by ``gamma`` at each milestone (PyTorch ``MultiStepLR``).
-
-    .. math:: \eta_t = \eta_0 \, \gamma^{\#\{i \,:\, m_i \le t\}}
-
-    Args:
-        init_lr: :math:`\eta_0 \ge 0`.
-        milestones: strictly increasing steps :math:`m_i \ge 0` at which the rate drops.
-        gamma: :math:`\gamma \in (0, 1]`.
-
-    Examples:
-        >>> import numpy as np
-        >>> MultiStepDecay(1.0, milestones=[3, 5], gamma=0.1)(np.array([2, 3, 4, 5]))
-        array([1.  , 0.1 , 0.1 , 0.01])
-    """
-
-    init_lr: float
-    milestones: tuple[int, ...]
-    gamma: float = 0.1
-
-    def __post_init__(self) -> None:
-        owner = "MultiStepDecay"
-        normalise(
-            self,
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            milestones=_check.increasing_steps(owner, "milestones", self.milestones),
-            gamma=_check.real(owner, "gamma", self.gamma, low=0.0, high=1.0, low_open=True),
-        )
-
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        value = xp.full(t, self.init_lr)
-        for drops, milestone in enumerate(self.milestones, start=1):
-            value = xp.where(t >= milestone, self.init_lr * self.gamma**drops, value)
-        return value
-
-    @property
-    def peak(self) -> float:
-        return self.init_lr
-
-    @property
-    def phase_boundaries(self) -> tuple[int, ...]:
-        return self.milestones
-
-
-@dataclass(frozen=True)
-class PiecewiseConstant(Schedule):
-    r"""Constant values between boundaries (Keras ``PiecewiseConstantDecay``).
-
-    .. math::
-        \eta_t = \begin{cases} v_0 & t \le b_0 \\ v_i & b_{i-1} < t \le b_i \\ v_n & t > b_{n-1} \end{cases}
-
-    A boundary step still takes the value before it, as in Keras.
-
-    Args:
-        boundaries: strictly increasing steps :math:`b_0 < \dots < b_{n-1}`, all :math:`\ge 0`.
-        values: the :math:`n + 1` learning rates :math:`v_i \ge 0`.
-
-    Examples:
-        >>> import numpy as np
-        >>> PiecewiseConstant([10, 20], [1.0, 0.5, 0.1])(np.array([10, 11, 20, 21]))
-        array([1. , 0.5, 0.5, 0.1])
-    """
-
-    boundaries: tuple[int, ...]
-    values: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        owner = "PiecewiseConstant"
-        boundaries = _check.increasing_steps(owner, "boundaries", self.boundaries)
-        rates = _check.sequence(owner, "values", self.values, "learning rates")
-        values = tuple(_check.non_negative(owner, f"values[{i}]", v) for i, v in enumerate(rates))
-        if len(values) != len(boundaries) + 1:
-            raise ValueError(
-                f"{owner}: values must have one more entry than boundaries ({len(boundaries) + 1}), got {len(values)}"
-            )
-        normalise(self, boundaries=boundaries, values=values)
-
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        value = xp.full(t, self.values[0])
-        for boundary, later in zip(self.boundaries, self.values[1:], strict=True):
-            value = xp.where(t > boundary, later, value)
-        return value
-
-    @property
-    def peak(self) -> float:
-        return max(self.values)
-
-    @property
-    def phase_boundaries(self) -> tuple[int, ...]:
-        return tuple(b + 1 for b in self.boundaries)
+__all__ = [
+    "Constant",
+    "CosineDecay",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "MultiStepDecay",
+    "PiecewiseConstant",
+    "PolynomialDecay",
+    "StepDecay",
+]
 
 
 @dataclass(frozen=True)
 class ExponentialDecay(Schedule):
-    r"""Exponential decay with Keras/optax semantics (seed forms via :meth:`from_rate`).
+    r"""Exponential decay (Keras/optax): ``lr = init_lr · decay_rate^((t - transition_begin) / decay_steps)``.
 
     .. math::
         \eta_t = \operatorname{clip}\!\big(\eta_0 \, \rho^{\,p(t)},\ \eta_{\text{end}}\big), \qquad
@@ -183,11 +39,12 @@ class ExponentialDecay(Schedule):
     where :math:`\rho` is ``decay_rate``, :math:`T` ``decay_steps``, :math:`t_0` ``transition_begin``
     and the clip bounds the value below by :math:`\eta_{\text{end}}` when :math:`\rho < 1` (above when
     :math:`\rho > 1`). ``ExponentialDecay(0.1, 0.96, decay_steps=1000, staircase=True)`` is Keras'
-    ``ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96, staircase=True)`` (seed 001).
+    ``ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96, staircase=True)``; :meth:`from_rate` is the
+    continuous form :math:`\eta_0 e^{-kt}`.
 
-    :math:`\rho^{p}` is computed as :math:`\exp(p \log \rho)` with :math:`\log\rho` in float64 on the
-    host, so float32 results stay within 1e-6 of float64 where ``mlx.optimizers.exponential_decay``
-    (a float32 ``rate ** step``) drifts by 1e-2 and more.
+    :math:`\rho^{p}` is never a float32 power: the exponent is split exactly into a power of two and a
+    fraction below one (see ``docs/architecture.md``), so float32 results stay within 2e-7 of float64
+    where ``mlx.optimizers.exponential_decay`` (a float32 ``rate ** step``) drifts by 1e-2 and more.
 
     Args:
         init_lr: :math:`\eta_0 \ge 0` (> 0 when the rate grows).
@@ -209,41 +66,33 @@ class ExponentialDecay(Schedule):
         Keras ``ExponentialDecay``; optax ``exponential_decay``.
     """
 
-    init_lr: float
-    decay_rate: float
-    decay_steps: int = 1
-    staircase: bool = False
-    transition_begin: int = 0
-    end_lr: float | None = None
+    init_lr: float = _spec.rate()
+    decay_rate: float = _spec.rate(positive=True)
+    decay_steps: int = _spec.steps(1, low=1)
+    staircase: bool = _spec.flag(False)
+    transition_begin: int = _spec.steps(0)
+    end_lr: float | None = _spec.rate(None, optional=True)
 
-    def __post_init__(self) -> None:
-        owner = "ExponentialDecay"
-        init_lr = _check.non_negative(owner, "init_lr", self.init_lr)
-        decay_rate = _check.positive(owner, "decay_rate", self.decay_rate)
-        end_lr = None if self.end_lr is None else _check.non_negative(owner, "end_lr", self.end_lr)
-        if decay_rate > 1.0:
+    def _validate(self) -> None:
+        init_lr, end_lr = self.init_lr, self.end_lr
+        if self.decay_rate > 1.0:
             if end_lr is None:
                 raise ValueError(
-                    f"{owner}: decay_rate > 1 grows without bound; give end_lr as the ceiling, "
-                    f"got decay_rate={decay_rate!r} with end_lr=None"
+                    "ExponentialDecay: decay_rate > 1 grows without bound; give end_lr as the ceiling, "
+                    f"got decay_rate={self.decay_rate!r} with end_lr=None"
                 )
             if init_lr == 0.0 or end_lr < init_lr:
-                raise ValueError(f"{owner}: with decay_rate > 1, end_lr must be >= init_lr > 0, got {end_lr!r}")
+                raise ValueError(
+                    f"ExponentialDecay: with decay_rate > 1, end_lr must be >= init_lr > 0, got {end_lr!r}"
+                )
         elif end_lr is not None and end_lr > init_lr:
-            raise ValueError(f"{owner}: with decay_rate <= 1, end_lr must be <= init_lr ({init_lr}), got {end_lr!r}")
-        normalise(
-            self,
-            init_lr=init_lr,
-            decay_rate=decay_rate,
-            decay_steps=_check.integer(owner, "decay_steps", self.decay_steps, low=1),
-            staircase=_check.flag(owner, "staircase", self.staircase),
-            transition_begin=_check.integer(owner, "transition_begin", self.transition_begin),
-            end_lr=end_lr,
-        )
+            raise ValueError(
+                f"ExponentialDecay: with decay_rate <= 1, end_lr must be <= init_lr ({init_lr}), got {end_lr!r}"
+            )
 
     @classmethod
     def from_rate(cls, init_lr: float, k: float, **kwargs: Any) -> ExponentialDecay:
-        r"""The seeds' continuous form :math:`\eta_t = \eta_0 e^{-k t}` (``decay_rate = e^{-k}``).
+        r"""The continuous form :math:`\eta_t = \eta_0 e^{-k t}` (``decay_rate = e^{-k}``).
 
         Args:
             init_lr: :math:`\eta_0`.
@@ -252,20 +101,21 @@ class ExponentialDecay(Schedule):
         """
         return cls(init_lr, _check.decay_constant("ExponentialDecay.from_rate", k), **kwargs)
 
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        count = shifted(xp, t, self.transition_begin)
-        log_rate = math.log(self.decay_rate)
-        if self.staircase:
-            units = count // self.decay_steps
-        else:
-            units, log_rate = count, log_rate / self.decay_steps
-        if self.end_lr is None:
-            return exp_decay(xp, self.init_lr, units, log_rate)
-        if self.decay_rate > 1.0:  # cap the exponent too, so growth never overflows to inf
-            cap = min(math.ceil(math.log(self.end_lr / self.init_lr) / log_rate), MAX_STEP)
-            grown = exp_decay(xp, self.init_lr, xp.minimum(units, cap), log_rate, max_units=cap)
-            return xp.minimum(grown, self.end_lr)
-        return xp.maximum(exp_decay(xp, self.init_lr, units, log_rate), self.end_lr)
+    def _lower(self) -> Schedule:
+        end_step = _reaches_end(self)
+        if end_step == 0:  # end_lr == init_lr: nothing to decay
+            return Constant(self.init_lr)
+        decay = _Power(self.init_lr, self.decay_rate, self.decay_steps, self.staircase, end_step)
+        schedules: list[Schedule] = [decay]
+        boundaries: list[int] = []
+        if self.transition_begin:
+            schedules.insert(0, Constant(self.init_lr))
+            boundaries.append(self.transition_begin)
+        if end_step is not None:
+            assert self.end_lr is not None
+            schedules.append(Constant(self.end_lr))
+            boundaries.append(self.transition_begin + end_step)
+        return Join(tuple(schedules), tuple(boundaries)) if boundaries else decay
 
     @property
     def peak(self) -> float:
@@ -276,11 +126,181 @@ class ExponentialDecay(Schedule):
         return (self.transition_begin,) if self.transition_begin else ()
 
 
+@functools.lru_cache(maxsize=1024)
+def _reaches_end(schedule: ExponentialDecay) -> int | None:
+    """Steps after ``transition_begin`` from which the decay holds ``end_lr``, or ``None`` if it never does."""
+    end_lr = schedule.end_lr
+    if end_lr is None or end_lr == 0.0 or schedule.decay_rate == 1.0:
+        return None
+    log_rate = math.log(schedule.decay_rate)
+    units = math.log(end_lr / schedule.init_lr) / log_rate  # >= 0: the decay (or growth) still ahead
+
+    def reached(unit_count: float) -> bool:
+        value = schedule.init_lr * math.exp(unit_count * log_rate)
+        return value <= end_lr if log_rate < 0 else value >= end_lr
+
+    if schedule.staircase:
+        count = max(math.ceil(units) - 1, 0)
+        while not reached(count):
+            count += 1
+        step = count * schedule.decay_steps
+    else:
+        step = max(math.ceil(units * schedule.decay_steps) - 2, 0)
+        while not reached(step / schedule.decay_steps):
+            step += 1
+    return step if schedule.transition_begin + step <= MAX_STEP else None
+
+
+@dataclass(frozen=True)
+class _Power(Schedule):
+    """``init_lr * decay_rate ** (t / decay_steps)`` (or its floor), exact in float32: one phase of ExponentialDecay.
+
+    ``end_step`` is where a later phase takes over (``None``: the decay runs forever and is clamped where
+    it reaches 0); the fixed-point exponent only has to be exact up to there.
+    """
+
+    init_lr: float
+    decay_rate: float
+    decay_steps: int
+    staircase: bool
+    end_step: int | None
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        log_rate = math.log(self.decay_rate)
+        bound = self.end_step
+        if bound is None and self.decay_rate > 1.0:  # a ceiling past the last step: grows until then
+            bound = MAX_STEP
+        if self.staircase:
+            units = t // self.decay_steps if self.decay_steps > 1 else t
+            bound = None if bound is None else bound // self.decay_steps
+        else:
+            units, log_rate = t, log_rate / self.decay_steps
+        return exp_decay(xp, self.init_lr, units, log_rate, bound)
+
+    def _scaled(self, factor: float) -> Schedule | None:
+        return _Power(self.init_lr * factor, self.decay_rate, self.decay_steps, self.staircase, self.end_step)
+
+    @property
+    def peak(self) -> float:
+        return self.init_lr
+
+
+@dataclass(frozen=True)
+class StepDecay(Schedule):
+    r"""Multiply the rate by ``gamma`` every ``step_size`` steps: ``lr = init_lr · gamma^floor(t / step_size)``.
+
+    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
+
+    PyTorch ``StepLR``; the staircase :class:`ExponentialDecay`, which it is evaluated as.
+
+    Args:
+        init_lr: :math:`\eta_0 \ge 0`.
+        step_size: :math:`s \ge 1`, steps between two drops.
+        gamma: :math:`\gamma \in (0, 1]`, the factor applied at each drop.
+
+    Examples:
+        >>> import numpy as np
+        >>> StepDecay(1.0, step_size=10, gamma=0.5)(np.array([0, 9, 10, 25]))
+        array([1.  , 1.  , 0.5 , 0.25])
+    """
+
+    init_lr: float = _spec.rate()
+    step_size: int = _spec.steps(low=1)
+    gamma: float = _spec.unit(0.1)
+
+    def _lower(self) -> Schedule:
+        return ExponentialDecay(self.init_lr, self.gamma, self.step_size, staircase=True)
+
+    @property
+    def peak(self) -> float:
+        return self.init_lr
+
+
+@dataclass(frozen=True)
+class MultiStepDecay(Schedule):
+    r"""Multiply the rate by ``gamma`` at each milestone: ``lr = init_lr · gamma^(milestones passed)``.
+
+    .. math:: \eta_t = \eta_0 \, \gamma^{\#\{i \,:\, m_i \le t\}}
+
+    PyTorch ``MultiStepLR``: constant phases of the phase engine (``Backend.piecewise``).
+
+    Args:
+        init_lr: :math:`\eta_0 \ge 0`.
+        milestones: strictly increasing steps :math:`m_i \ge 0` at which the rate drops.
+        gamma: :math:`\gamma \in (0, 1]`.
+
+    Examples:
+        >>> import numpy as np
+        >>> MultiStepDecay(1.0, milestones=[3, 5], gamma=0.1)(np.array([2, 3, 4, 5]))
+        array([1.  , 0.1 , 0.1 , 0.01])
+    """
+
+    init_lr: float = _spec.rate()
+    milestones: tuple[int, ...] = _spec.step_list()
+    gamma: float = _spec.unit(0.1)
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        values = [self.init_lr * self.gamma**drops for drops in range(len(self.milestones) + 1)]
+        return xp.piecewise(t, (0, *self.milestones), values)
+
+    @property
+    def peak(self) -> float:
+        return self.init_lr
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        return self.milestones
+
+
+@dataclass(frozen=True)
+class PiecewiseConstant(Schedule):
+    r"""Constant values between boundaries: ``lr = values[i]`` for ``boundaries[i-1] < t <= boundaries[i]``.
+
+    .. math::
+        \eta_t = \begin{cases} v_0 & t \le b_0 \\ v_i & b_{i-1} < t \le b_i \\ v_n & t > b_{n-1} \end{cases}
+
+    A boundary step still takes the value before it, as in Keras ``PiecewiseConstantDecay``.
+
+    Args:
+        boundaries: strictly increasing steps :math:`b_0 < \dots < b_{n-1}`, all :math:`\ge 0`.
+        values: the :math:`n + 1` learning rates :math:`v_i \ge 0`.
+
+    Examples:
+        >>> import numpy as np
+        >>> PiecewiseConstant([10, 20], [1.0, 0.5, 0.1])(np.array([10, 11, 20, 21]))
+        array([1. , 0.5, 0.5, 0.1])
+    """
+
+    boundaries: tuple[int, ...] = _spec.step_list()
+    values: tuple[float, ...] = _spec.rate_list()
+
+    def _validate(self) -> None:
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ValueError(
+                f"PiecewiseConstant: values must have one more entry than boundaries ({len(self.boundaries) + 1}), "
+                f"got {len(self.values)}"
+            )
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        starts = [b + 1 for b in self.boundaries if b < MAX_STEP]  # a value after 2**63 - 1 is never used
+        return xp.piecewise(t, (0, *starts), self.values[: len(starts) + 1])
+
+    @property
+    def peak(self) -> float:
+        return max(self.values)
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        return tuple(b + 1 for b in self.boundaries if b < MAX_STEP)
+
+
 @dataclass(frozen=True)
 class InverseTimeDecay(Schedule):
-    r"""Inverse time decay (Keras ``InverseTimeDecay``, seed 001).
+    r"""Inverse time decay: ``lr = init_lr / (1 + decay_rate · t / decay_steps)``.
 
     .. math:: \eta_t = \frac{\eta_0}{1 + \alpha\, p(t)}, \qquad p(t) = t / T \ \text{(or its floor when staircase)}
+
+    Keras ``InverseTimeDecay``; the staircase count is an exact integer.
 
     Args:
         init_lr: :math:`\eta_0 \ge 0`.
@@ -294,20 +314,10 @@ class InverseTimeDecay(Schedule):
         array([1.        , 0.66666667, 0.5       ])
     """
 
-    init_lr: float
-    decay_rate: float
-    decay_steps: int = 1
-    staircase: bool = False
-
-    def __post_init__(self) -> None:
-        owner = "InverseTimeDecay"
-        normalise(
-            self,
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            decay_rate=_check.non_negative(owner, "decay_rate", self.decay_rate),
-            decay_steps=_check.integer(owner, "decay_steps", self.decay_steps, low=1),
-            staircase=_check.flag(owner, "staircase", self.staircase),
-        )
+    init_lr: float = _spec.rate()
+    decay_rate: float = _spec.rate()
+    decay_steps: int = _spec.steps(1, low=1)
+    staircase: bool = _spec.flag(False)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         if self.staircase:
@@ -323,13 +333,14 @@ class InverseTimeDecay(Schedule):
 
 @dataclass(frozen=True)
 class PolynomialDecay(Schedule):
-    r"""Polynomial decay from ``init_lr`` to ``end_lr`` (Keras ``PolynomialDecay``).
+    r"""Polynomial decay: ``lr = (init_lr - end_lr) · (1 - t / decay_steps)^power + end_lr``.
 
     .. math::
         \eta_t = (\eta_0 - \eta_{\text{end}}) \left(1 - \frac{\min(t, T)}{T}\right)^{p} + \eta_{\text{end}}
 
     With ``cycle=True``, :math:`T` is replaced by :math:`T \lceil t / T \rceil` (and by :math:`T` at
-    :math:`t = 0`), so the decay restarts from a lower height after every period, as in Keras.
+    :math:`t = 0`), so the decay restarts from a lower height after every period, as in Keras
+    ``PolynomialDecay``. ``power=1`` without cycling is a :class:`~mlx_lrsched.compose.Ramp`.
 
     Args:
         init_lr: :math:`\eta_0 \ge 0`.
@@ -344,36 +355,33 @@ class PolynomialDecay(Schedule):
         array([1.    , 0.5625, 0.25  , 0.    , 0.    ])
     """
 
-    init_lr: float
-    end_lr: float
-    decay_steps: int
-    power: float = 1.0
-    cycle: bool = False
+    init_lr: float = _spec.rate()
+    end_lr: float = _spec.rate()
+    decay_steps: int = _spec.steps(low=1)
+    power: float = _spec.real(1.0, low=0.0, high=1e3, low_open=True)
+    cycle: bool = _spec.flag(False)
 
-    def __post_init__(self) -> None:
-        owner = "PolynomialDecay"
-        normalise(
-            self,
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            end_lr=_check.non_negative(owner, "end_lr", self.end_lr),
-            decay_steps=_check.integer(owner, "decay_steps", self.decay_steps, low=1),
-            power=_check.real(owner, "power", self.power, low=0.0, high=1e3, low_open=True),
-            cycle=_check.flag(owner, "cycle", self.cycle),
-        )
+    def _validate(self) -> None:
+        _check.float32_blend("PolynomialDecay", ("init_lr", self.init_lr), ("end_lr", self.end_lr))
+
+    def _lower(self) -> Schedule:
+        if self.power == 1.0 and not self.cycle:
+            return Ramp(self.init_lr, self.end_lr, self.decay_steps, "linear")
+        return self
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
+        if self.power == 1.0 and not self.cycle:
+            return super().evaluate(xp, t)
+        period = self.decay_steps
         if self.cycle:
             # The period ends at T * ceil(t / T) (at T when t = 0, as Keras). Its distance from t comes from
             # t % T, and the length is summed in float: T * ceil(t / T) overflows int64 near step 2**63.
-            left = xp.where(t == 0, self.decay_steps, (self.decay_steps - t % self.decay_steps) % self.decay_steps)
-            # both weights to full precision: end + (init - end) * w_left cancels when w_left is near 1
-            w_left, w_done = power_weights(xp, xp.to_float(t), xp.to_float(left), self.power)
-            return self.init_lr * w_left + self.end_lr * w_done
-        done = elapsed(xp, t, 0, self.decay_steps)
-        if self.power == 1.0:
-            return anneal(xp, self.init_lr, self.end_lr, done, self.decay_steps)
-        w_left, w_done = power_weights(xp, xp.to_float(done), xp.to_float(self.decay_steps - done), self.power)
-        return self.init_lr * w_left + self.end_lr * w_done
+            left = xp.where(t == 0, period, (period - t % period) % period)
+            done, left_float = xp.to_float(t), xp.to_float(left)
+            return power_decay(xp, self.init_lr, self.end_lr, done, left_float, done + left_float, self.power)
+        done = xp.minimum(t, period)
+        left = xp.to_float(period - done)
+        return power_decay(xp, self.init_lr, self.end_lr, xp.to_float(done), left, float(period), self.power)
 
     @property
     def peak(self) -> float:
@@ -386,15 +394,15 @@ class PolynomialDecay(Schedule):
 
 @dataclass(frozen=True)
 class CosineDecay(Schedule):
-    r"""Half-cosine annealing from ``init_lr`` to ``end_lr`` (SGDR without restarts, seed 003).
+    r"""Half-cosine annealing: ``lr = end_lr + (init_lr - end_lr) · (1 + cos(π t / decay_steps)) / 2``.
 
     .. math::
         \eta_t = \eta_{\text{end}} + \tfrac12 (\eta_0 - \eta_{\text{end}})
         \left(1 + \cos\frac{\pi \min(t, T)}{T}\right)
 
-    Evaluated as :math:`\eta_0 \sin^2(\tfrac{\pi}{2} r) + \eta_{\text{end}} \sin^2(\tfrac{\pi}{2} d)`
-    with :math:`d = \min(t,T)/T` and :math:`r = 1 - d` taken from integers, which is the same value
-    without float32's cancellation in :math:`1 + \cos` near the end.
+    Evaluated as :math:`\eta_{\text{end}} + (\eta_0 - \eta_{\text{end}}) \sin^2(\tfrac{\pi}{2} r)` with
+    :math:`r = 1 - \min(t,T)/T` taken from integers, which is the same value without float32's
+    cancellation in :math:`1 + \cos` near the end: a cosine :class:`~mlx_lrsched.compose.Ramp`.
 
     Args:
         init_lr: :math:`\eta_0 \ge 0`.
@@ -407,25 +415,19 @@ class CosineDecay(Schedule):
         array([1. , 0.5, 0. , 0. ])
 
     References:
-        Loshchilov & Hutter, *SGDR: Stochastic Gradient Descent with Warm Restarts*, 2017.
+        Loshchilov & Hutter, *SGDR: Stochastic Gradient Descent with Warm Restarts*, 2017;
+        PyTorch ``CosineAnnealingLR``; ``mlx.optimizers.cosine_decay``.
     """
 
-    init_lr: float
-    decay_steps: int
-    end_lr: float = 0.0
+    init_lr: float = _spec.rate()
+    decay_steps: int = _spec.steps(low=1)
+    end_lr: float = _spec.rate(0.0)
 
-    def __post_init__(self) -> None:
-        owner = "CosineDecay"
-        normalise(
-            self,
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            decay_steps=_check.integer(owner, "decay_steps", self.decay_steps, low=1),
-            end_lr=_check.non_negative(owner, "end_lr", self.end_lr),
-        )
+    def _lower(self) -> Schedule:
+        return Ramp(self.init_lr, self.end_lr, self.decay_steps, "cos")
 
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        done = elapsed(xp, t, 0, self.decay_steps)
-        return anneal(xp, self.init_lr, self.end_lr, done, self.decay_steps, "cos")
+    def _validate(self) -> None:
+        _check.float32_blend("CosineDecay", ("init_lr", self.init_lr), ("end_lr", self.end_lr))
 
     @property
     def peak(self) -> float:

@@ -1,31 +1,36 @@
 """Feedback-driven schedules: reduce on plateau (a validation metric) and gradient-norm scaling.
 
-Both multiply a base schedule by a factor that training decides, so they carry state. That state is a
-small dict of ``mx.array`` that lives in ``optimizer.state`` once the schedule is attached
-(:meth:`ReduceOnPlateau.attach`). There a compiled step (``mx.compile(step, inputs=state,
-outputs=state)`` with ``optimizer.state`` in ``state``, or :func:`mlx_lrsched.training.compile_step`)
-reads the current arrays on every call, and a checkpoint of ``optimizer.state`` saves and restores it.
-The schedule objects themselves stay frozen: only the arrays in the dict change.
+Both multiply a base schedule by a factor that training decides, so they carry state: a small dict of
+arrays held by a :class:`~mlx_lrsched._state.StateSlot` that the frozen schedule makes once, when it
+is constructed. :meth:`ReduceOnPlateau.attach` moves that dict into ``optimizer.state`` under the
+instance's own key, where a compiled step (``mx.compile(step, inputs=state, outputs=state)`` with
+``optimizer.state`` in ``state``, or :func:`mlx_lrsched.training.compile_step`) reads the current arrays
+on every call and a checkpoint of ``optimizer.state`` saves and restores them. Updates replace arrays
+in that dict; the schedule objects themselves never change.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 import math
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from . import _check
+from . import _spec, _state
+from ._check import FLOAT32_MAX, preview
 from ._shapes import exp_decay
 from ._xp import NUMPY, Array, Backend, mx
-from .base import Schedule, normalise
+from .base import Schedule
 
 __all__ = ["GradNormScaled", "ReduceOnPlateau"]
 
 OptimizerT = TypeVar("OptimizerT")
+FeedbackT = TypeVar("FeedbackT", bound="_Feedback")
 
 
 def _scalar(value: float | int, dtype: str) -> Array:
@@ -35,26 +40,54 @@ def _scalar(value: float | int, dtype: str) -> Array:
     return np.asarray(value, dtype=dtype)
 
 
-class _Stateful(Schedule):
-    """A schedule whose multiplier lives in a dict of arrays, its own or one inside ``optimizer.state``."""
+def _rebuild(cls: type[FeedbackT], fields: dict[str, Any], values: dict[str, Array]) -> FeedbackT:
+    """A new, unattached schedule with the given parameters and a copy of the given state (copy, pickle)."""
+    schedule = cls(**fields)
+    schedule._slot.restore(values)
+    return schedule
 
+
+class _Feedback(Schedule):
+    """A schedule whose multiplier lives in a dict of arrays (its slot), its own or one in ``optimizer.state``.
+
+    Equality compares the parameters, as for every schedule, but two equal plateaus are still two
+    schedules with two states: no cache keyed by a schedule's value holds a stateful schedule (see
+    :func:`mlx_lrsched.base.lowered`). Copies and unpickled schedules are new, unattached schedules that
+    start from a copy of the current state.
+    """
+
+    reads_state: ClassVar[bool] = True
     state_key: ClassVar[str] = ""
+    """The key of the first instance attached to an optimizer; later ones get ``state_key_1``, ..."""
+
+    _slot: _state.StateSlot
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # Made once, as part of construction: attaching and updating change the slot, never the schedule.
+        object.__setattr__(self, "_slot", _state.StateSlot(type(self).__name__, self.state_key, self._initial_state()))
 
     def _initial_state(self) -> dict[str, Array]:
         raise NotImplementedError
 
-    def _start(self) -> None:
-        object.__setattr__(self, "_own_state", self._initial_state())
-        object.__setattr__(self, "_optimizer", None)
-        object.__setattr__(self, "_key", self.state_key)
+    def _parameters(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}  # type: ignore[arg-type]
+
+    def __copy__(self) -> _Feedback:
+        return _rebuild(type(self), self._parameters(), self._slot.snapshot())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Feedback:
+        clone = _rebuild(type(self), copy.deepcopy(self._parameters(), memo), self._slot.snapshot())
+        memo[id(self)] = clone  # one schedule used twice in a tree stays one schedule in the copy
+        return clone
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self._parameters(), self._slot.snapshot()))
 
     @property
     def state(self) -> dict[str, Array]:
         """The live state dict: ``optimizer.state[key]`` once attached, the schedule's own dict before."""
-        optimizer = self.__dict__["_optimizer"]
-        if optimizer is None:
-            return self.__dict__["_own_state"]  # type: ignore[no-any-return]
-        return optimizer.state[self.__dict__["_key"]]  # type: ignore[no-any-return]
+        return self._slot.state
 
     def attach(self, optimizer: OptimizerT, *, key: str | None = None) -> OptimizerT:
         """Keep this schedule's state in ``optimizer.state[key]`` and return the optimizer.
@@ -62,40 +95,46 @@ class _Stateful(Schedule):
         The schedule reads ``optimizer.state[key]`` on every call, so a compiled step that carries
         ``optimizer.state`` sees each change, checkpoints of ``optimizer.state`` include it, and assigning
         a loaded ``optimizer.state`` restores it. If ``key`` is already there (a restored checkpoint), its
-        arrays are adopted; otherwise a fresh initial state is stored. Attaching does not set the
-        optimizer's learning rate: pass the schedule (or a schedule built on it) as ``learning_rate``.
+        arrays are adopted; otherwise the schedule's current state moves there.
+
+        Every instance has its own key. By default the first instance of a class attached to an optimizer
+        uses :attr:`state_key` (``"reduce_on_plateau"``, ``"grad_norm_scaled"``: the keys of 0.1.0
+        checkpoints), later ones ``state_key_1``, ``state_key_2``, ... in attach order, so the same
+        program finds its keys again in a checkpoint; attaching again keeps the key. An explicit ``key``
+        wins (it must not be another attached schedule's). Attaching does not set the learning rate:
+        pass the schedule (or a schedule built on it) as ``learning_rate``.
         """
-        name = type(self).__name__
-        key = self.state_key if key is None else key
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"{name}: key must be a non-empty string, got {key!r}")
-        state: Any = getattr(optimizer, "state", None)
-        stable = getattr(optimizer, "state", None) is state  # MultiOptimizer builds a new dict on every read
-        if not isinstance(state, dict) or not stable:
-            raise TypeError(
-                f"{name}: attach needs an mlx.optimizers optimizer with a state dict, got {type(optimizer).__name__}"
-                " (for optim.MultiOptimizer attach to the inner optimizer that uses this schedule)"
-            )
-        if key in state:
-            stored = state[key]
-            expected = set(self._initial_state())
-            if not isinstance(stored, dict) or set(stored) != expected:
-                found = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
-                raise ValueError(
-                    f"{name}: optimizer.state[{key!r}] must hold the keys {sorted(expected)}, found {found}"
-                )
-        else:
-            state[key] = self._initial_state()
-        object.__setattr__(self, "_optimizer", optimizer)
-        object.__setattr__(self, "_key", key)
+        self._slot.attach(optimizer, key)
         return optimizer
 
     def _read(self, name: str) -> float:
-        return float(self.state[name].item())
+        return self._slot.read(name)
+
+
+def _metric(metric: Any) -> float:
+    """A metric as the float32 number it is compared as, or an error that says what is wrong with it."""
+    owner = "ReduceOnPlateau"
+    value = metric
+    if not isinstance(metric, numbers.Real) and hasattr(metric, "item") and hasattr(metric, "shape"):
+        if math.prod(metric.shape) != 1:
+            raise ValueError(f"{owner}: metric must be a single number, got an array of shape {tuple(metric.shape)}")
+        value = metric.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: metric must be a real number, got {type(metric).__name__} {preview(metric)}")
+    # Python ints are exact (10**400 has no float); inf and nan are metrics of a diverged run and allowed.
+    if isinstance(value, numbers.Integral):
+        too_large = abs(int(value)) > FLOAT32_MAX
+    else:
+        too_large = math.isfinite(float(value)) and abs(float(value)) > FLOAT32_MAX
+    if too_large:
+        raise ValueError(
+            f"{owner}: metric must fit in float32 (|metric| <= {FLOAT32_MAX:g}, or inf or nan), got {preview(value)}"
+        )
+    return float(np.float32(float(value)))
 
 
 @dataclass(frozen=True)
-class ReduceOnPlateau(_Stateful):
+class ReduceOnPlateau(_Feedback):
     r"""Multiply a schedule by ``factor`` whenever a monitored metric stops improving (PyTorch semantics).
 
     .. math::
@@ -116,8 +155,9 @@ class ReduceOnPlateau(_Stateful):
     of being ignored, and NaN never becomes ``best``, so later comparisons stay meaningful.
 
     The state (``best`` float32, ``num_bad_epochs``, ``cooldown_counter`` and ``num_reductions`` int32)
-    lives in ``optimizer.state["reduce_on_plateau"]`` after :meth:`attach`; the multiplier
-    :math:`\gamma^{n}` is computed from ``num_reductions`` on both backends, so it cannot disagree with it.
+    lives in ``optimizer.state["reduce_on_plateau"]`` after :meth:`attach` (``"reduce_on_plateau_1"``, ...
+    for further instances on the same optimizer); the multiplier :math:`\gamma^{n}` is computed from
+    ``num_reductions`` on both backends, so it cannot disagree with it.
 
     Args:
         schedule: the base schedule :math:`b` (any :class:`Schedule`) or a constant learning rate.
@@ -145,41 +185,24 @@ class ReduceOnPlateau(_Stateful):
         PyTorch ``torch.optim.lr_scheduler.ReduceLROnPlateau``; Keras ``ReduceLROnPlateau`` callback.
     """
 
-    schedule: Schedule
-    factor: float = 0.1
-    patience: int = 10
-    mode: str = "min"
-    threshold: float = 1e-4
-    threshold_mode: str = "rel"
-    cooldown: int = 0
-    min_lr: float = 0.0
-    eps: float = 1e-8
+    schedule: Schedule = _spec.schedule()
+    factor: float = _spec.unit(0.1, high_open=True)
+    patience: int = _spec.steps(10)
+    mode: str = _spec.choice("min", ("min", "max"))
+    threshold: float = _spec.real(1e-4, low=0.0)
+    threshold_mode: str = _spec.choice("rel", ("rel", "abs"))
+    cooldown: int = _spec.steps(0)
+    min_lr: float = _spec.rate(0.0)
+    eps: float = _spec.rate(1e-8)
 
     state_key: ClassVar[str] = "reduce_on_plateau"
 
-    def __post_init__(self) -> None:
-        owner = "ReduceOnPlateau"
-        threshold_mode = _check.choice(owner, "threshold_mode", self.threshold_mode, ("rel", "abs"))
-        normalise(
-            self,
-            schedule=_check.schedule(owner, "schedule", self.schedule),
-            factor=_check.real(owner, "factor", self.factor, low=0.0, high=1.0, low_open=True, high_open=True),
-            patience=_check.integer(owner, "patience", self.patience),
-            mode=_check.choice(owner, "mode", self.mode, ("min", "max")),
-            threshold=_check.real(
-                owner,
-                "threshold",
-                self.threshold,
-                low=0.0,
-                high=1.0 if threshold_mode == "rel" else math.inf,
-                high_open=threshold_mode == "rel",
-            ),
-            threshold_mode=threshold_mode,
-            cooldown=_check.integer(owner, "cooldown", self.cooldown),
-            min_lr=_check.non_negative(owner, "min_lr", self.min_lr),
-            eps=_check.non_negative(owner, "eps", self.eps),
-        )
-        self._start()
+    def _validate(self) -> None:
+        if self.threshold_mode == "rel" and self.threshold >= 1.0:
+            raise ValueError(
+                f"ReduceOnPlateau: threshold must be a finite number in [0, 1) with threshold_mode='rel', "
+                f"got {self.threshold!r}"
+            )
 
     def _initial_state(self) -> dict[str, Array]:
         return {
@@ -223,11 +246,10 @@ class ReduceOnPlateau(_Stateful):
         """Record one evaluation of the monitored metric; return True if the learning rate was reduced.
 
         Call it from Python (not inside a compiled function), once per evaluation. ``metric`` is a
-        Python or NumPy number or a one-element ``mx.array`` (evaluated here).
+        Python or NumPy number or a one-element ``mx.array`` (evaluated here); it must fit in float32
+        (``inf`` and ``nan`` are allowed: they count as bad evaluations).
         """
-        if isinstance(metric, (bool, str, bytes)) or not (isinstance(metric, numbers.Real) or hasattr(metric, "item")):
-            raise TypeError(f"ReduceOnPlateau: metric must be a real number, got {type(metric).__name__} {metric!r}")
-        current = float(np.float32(float(metric)))
+        current = _metric(metric)
         best = self._read("best")
         bad = int(self._read("num_bad_epochs"))
         cooldown_counter = int(self._read("cooldown_counter"))
@@ -278,12 +300,18 @@ class ReduceOnPlateau(_Stateful):
         return int(self._read("num_reductions"))
 
 
+def _leaves(tree: Any) -> list[Any]:
+    """The arrays of a tree of dicts, lists and tuples (the shape ``nn.value_and_grad`` returns)."""
+    if isinstance(tree, dict):
+        return [leaf for value in tree.values() for leaf in _leaves(value)]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for value in tree for leaf in _leaves(value)]
+    return [tree]
+
+
 def _global_norm(gradients: Any, kind: str) -> Array:
     """The norm of all gradient leaves taken together, accumulated in float32."""
-    from mlx.utils import tree_flatten
-
-    flat: Any = tree_flatten(gradients)
-    leaves = [leaf.astype(mx.float32) for _, leaf in flat]
+    leaves = [leaf.astype(mx.float32) for leaf in _leaves(gradients)]
     if not leaves:
         return mx.array(0.0, dtype=mx.float32)
     if kind == "inf":
@@ -294,25 +322,29 @@ def _global_norm(gradients: Any, kind: str) -> Array:
 
 
 @dataclass(frozen=True)
-class GradNormScaled(_Stateful):
-    r"""Scale a schedule down when the current gradients are large (seed 000, example 3).
+class GradNormScaled(_Feedback):
+    r"""Scale a schedule down when the current gradients are large: a smooth form of gradient-norm clipping.
 
     .. math::
         \eta_t = \max\Big(b(t)\,\max\big(c,\ \tfrac{1}{\lVert g_t \rVert + 1}\big),\ \eta_{\min}\Big)
 
     where :math:`b` is the base schedule, :math:`g_t` the gradients of update :math:`t` (all leaves
-    together) and :math:`c` the floor of the multiplier. :meth:`attach` wraps the optimizer's
-    ``apply_gradients`` so the norm of the gradients it receives is computed and stored in
-    ``optimizer.state["grad_norm_scaled"]`` right before the learning rate is evaluated: inside a
-    compiled step too, with no extra code in the training loop, for any ``mlx.optimizers`` optimizer.
-    The norm is of the raw gradients (before weight decay, clipping inside the optimizer, momentum). An
-    infinite norm gives the floor multiplier by the formula, and so does a NaN norm: the rate stays finite.
+    together) and :math:`c` the floor of the multiplier. Without the floor, the step
+    :math:`b(t)\, g_t / (\lVert g_t \rVert + 1)` is within a factor 2 of the step of clipping the
+    gradient norm at 1, :math:`b(t) \min(1, 1/\lVert g_t \rVert)\, g_t` (``clip_grad_norm``), and never
+    longer than :math:`b(t)`. :meth:`attach` makes the optimizer's ``apply_gradients`` compute the norm
+    of the gradients it receives and store it in ``optimizer.state["grad_norm_scaled"]`` (or this
+    instance's own key) right before the learning rate is evaluated: inside a compiled step too, with no
+    extra code in the training loop, for any ``mlx.optimizers`` optimizer. The norm is of the raw
+    gradients (before weight decay, clipping inside the optimizer, momentum). An infinite norm gives the
+    floor multiplier by the formula, and so does a NaN norm: the rate stays finite.
 
     Args:
         schedule: the base schedule :math:`b` (any :class:`Schedule`) or a constant learning rate.
-        floor: :math:`c \in [0, 1]`, the smallest multiplier (the seed's 0.1).
-        min_lr: :math:`\eta_{\min} \ge 0`, the rate never goes below it (the seed uses 1e-6).
-        norm: ``"l2"`` (the seed's global Euclidean norm), ``"l1"`` or ``"inf"`` (largest magnitude).
+        floor: :math:`c \in [0, 1]`, the smallest multiplier.
+        min_lr: :math:`\eta_{\min} \ge 0`, the rate never goes below it.
+        norm: ``"l2"`` (the global Euclidean norm, as ``clip_grad_norm``), ``"l1"`` or ``"inf"`` (largest
+            magnitude).
 
     Examples:
         >>> import mlx.core as mx, mlx.nn as nn, mlx.optimizers as optim
@@ -325,26 +357,17 @@ class GradNormScaled(_Stateful):
         0.016667
 
     References:
-        Seed 000, "How does batch-based exponential decay affect learning rates?", example 3.
+        Pascanu, R., Mikolov, T., Bengio, Y., *On the difficulty of training recurrent neural networks*,
+        ICML 2013 (gradient-norm clipping). https://arxiv.org/abs/1211.5063; PyTorch
+        ``torch.nn.utils.clip_grad_norm_`` and ``mlx.optimizers.clip_grad_norm``.
     """
 
-    schedule: Schedule
-    floor: float = 0.1
-    min_lr: float = 0.0
-    norm: str = "l2"
+    schedule: Schedule = _spec.schedule()
+    floor: float = _spec.real(0.1, low=0.0, high=1.0)
+    min_lr: float = _spec.rate(0.0)
+    norm: str = _spec.choice("l2", ("l2", "l1", "inf"))
 
     state_key: ClassVar[str] = "grad_norm_scaled"
-
-    def __post_init__(self) -> None:
-        owner = "GradNormScaled"
-        normalise(
-            self,
-            schedule=_check.schedule(owner, "schedule", self.schedule),
-            floor=_check.real(owner, "floor", self.floor, low=0.0, high=1.0),
-            min_lr=_check.non_negative(owner, "min_lr", self.min_lr),
-            norm=_check.choice(owner, "norm", self.norm, ("l2", "l1", "inf")),
-        )
-        self._start()
 
     def _initial_state(self) -> dict[str, Array]:
         return {"grad_norm": _scalar(0.0, "float32")}
@@ -369,29 +392,16 @@ class GradNormScaled(_Stateful):
         return self._read("grad_norm")
 
     def attach(self, optimizer: OptimizerT, *, key: str | None = None) -> OptimizerT:
-        """Store the state in ``optimizer.state[key]`` and make ``apply_gradients`` record the gradient norm.
+        """Store the state in ``optimizer.state[key]`` and have every update record the gradient norm there.
 
-        See :meth:`ReduceOnPlateau.attach` for how the state is stored and restored. The optimizer's
-        ``apply_gradients`` (which ``update`` calls) is wrapped once per optimizer instance; every
-        ``GradNormScaled`` attached to it records the norm under its own (current) key.
+        See :meth:`ReduceOnPlateau.attach` for how the key is chosen and the state stored and restored.
+        The optimizer's ``apply_gradients`` (which ``update`` calls) is wrapped once per optimizer
+        instance, because ``mlx.optimizers`` passes the gradients to no other hook
+        (:func:`mlx_lrsched._state.read_gradients`); every ``GradNormScaled`` attached to it records its
+        own norm under its own key.
         """
         if mx is None:
             raise RuntimeError("GradNormScaled: attach needs MLX (pip install mlx)")
         super().attach(optimizer, key=key)
-        owners: list[GradNormScaled] | None = getattr(optimizer.apply_gradients, "_lrsched_owners", None)  # type: ignore[attr-defined]
-        if owners is None:
-            original, owners = optimizer.apply_gradients, []  # type: ignore[attr-defined]
-            recorders = owners
-
-            def apply_gradients(gradients: Any, parameters: Any) -> Any:
-                for owner in recorders:
-                    state = optimizer.state[owner.__dict__["_key"]]  # type: ignore[attr-defined]
-                    state["grad_norm"] = _global_norm(gradients, owner.norm)
-                return original(gradients, parameters)
-
-            wrapper: Callable[..., Any] = apply_gradients
-            wrapper._lrsched_owners = owners  # type: ignore[attr-defined]
-            optimizer.apply_gradients = wrapper  # type: ignore[attr-defined]
-        if not any(owner is self for owner in owners):  # identity: equal configs are distinct schedules
-            owners.append(self)
+        _state.read_gradients(optimizer, self._slot, "grad_norm", functools.partial(_global_norm, kind=self.norm))
         return optimizer

@@ -3,22 +3,26 @@
 ``mlx.optimizers`` schedules only what an optimizer passes through ``_maybe_schedule`` (the learning
 rate); momentum and betas are Python floats read in ``apply_single``, and SGD even branches on
 ``if self.momentum <= 0``. A float cannot change inside a compiled step. :func:`schedule_momentum`
-registers the schedule with the optimizer's own scheduler table, so ``apply_gradients`` evaluates it at
-the same step as the learning rate and stores the value in ``optimizer.state`` (compiled steps carry it,
-checkpoints save it), and replaces the float attribute by a stand-in that reads that state entry
-whenever the optimizer's arithmetic uses it.
+registers the schedule with the optimizer's own scheduler table (:mod:`mlx_lrsched._state`, the module
+that attaches all training state), so ``apply_gradients`` evaluates it at the same step as the learning
+rate and stores the value in ``optimizer.state`` (compiled steps carry it, checkpoints save it), and
+replaces the float attribute by a :class:`ScheduledValue` that reads that entry whenever the
+optimizer's arithmetic uses it.
 """
 
 from __future__ import annotations
 
 import numbers
+import operator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import _check
-from .base import Schedule
+from . import _state
+from ._xp import mx
+from .base import Schedule, as_schedule
 from .one_cycle import OneCycle
 
-__all__ = ["apply_one_cycle", "schedule_momentum"]
+__all__ = ["ScheduledValue", "apply_one_cycle", "schedule_momentum"]
 
 OptimizerT = TypeVar("OptimizerT")
 
@@ -27,122 +31,114 @@ class ScheduledValue:
     """Stands in for a float hyperparameter: every use reads ``optimizer.state[key]``.
 
     Arithmetic with arrays and numbers works on either side (``__mlx_array__``), so the optimizer's
-    formulas run unchanged, eagerly and inside ``mx.compile``. Comparisons with a number ``<= 0`` answer
-    as for a positive value: SGD's ``if self.momentum <= 0`` then always takes the momentum path, which
-    with a momentum of exactly 0 computes ``v = (1 - dampening) g``, the plain update when dampening is
-    0. Other comparisons would need the value on the host and raise ``TypeError``. ``float()`` reads the
-    current value (eagerly only).
+    formulas run unchanged, eagerly and inside ``mx.compile``. Like the Python float it replaces, the
+    value takes the dtype of the floating array it meets (a bfloat16 parameter stays bfloat16).
+    ``float()`` reads the current value (eagerly only).
+
+    Comparisons are answered only where the answer is the same at every step: the value always lies in
+    ``[0, schedule.peak]``, so ``momentum < 1`` is true and ``momentum < -1`` false. A comparison the
+    range does not decide would need the current value on the host, which a compiled step does not
+    have, and raises ``TypeError``, with one exception, the one question ``mlx.optimizers`` asks:
+    SGD's ``if self.momentum <= 0`` chooses between its plain update and its momentum update. For a
+    schedule that is not identically 0 it is answered ``False`` (and ``> 0`` ``True``): the momentum
+    update is the one whose formula holds at every value, 0 included, where ``v = 0 v + g = g`` is the
+    plain update (with ``dampening=d > 0``, mlx's momentum update at exactly 0 is ``(1 - d) g``).
     """
 
-    __slots__ = ("_dtype", "_key", "_optimizer")
+    __slots__ = ("_key", "_optimizer", "_schedule")
 
-    def __init__(self, optimizer: Any, key: str) -> None:
+    def __init__(self, optimizer: Any, key: str, schedule: Schedule) -> None:
         self._optimizer = optimizer
         self._key = key
-        self._dtype: Any = None  # the dtype of the parameter being updated, set around ``apply_single``
-
-    def __mlx_array__(self) -> Any:
-        value = self._optimizer.state[self._key]
-        # A Python float hyperparameter is weakly typed and takes the parameter's dtype; a float32 array
-        # would promote bfloat16/float16 parameters to float32, so it is cast to the parameter's dtype.
-        if self._dtype is None or value.dtype == self._dtype:
-            return value
-        return value.astype(self._dtype)
-
-    def _follow_parameter_dtype(self) -> None:
-        """Wrap the optimizer's ``apply_single`` so each use sees the dtype of the parameter it updates."""
-        optimizer, original = self._optimizer, self._optimizer.apply_single
-
-        def apply_single(gradient: Any, parameter: Any, state: Any) -> Any:
-            self._dtype = gradient.dtype
-            try:
-                return original(gradient, parameter, state)
-            finally:
-                self._dtype = None
-
-        optimizer.apply_single = apply_single
+        self._schedule = schedule
 
     @property
-    def schedule(self) -> Any:
+    def schedule(self) -> Schedule:
         """The schedule this value follows."""
-        return self._optimizer._schedulers[self._key]
+        return self._schedule
+
+    def __mlx_array__(self) -> Any:
+        # An array's operators convert this value with no word of the array they meet: take the dtype
+        # of the parameter being updated, as a weakly typed Python float would.
+        return self._as(_state.parameter_dtype(self._optimizer))
+
+    def _as(self, dtype: Any) -> Any:
+        value = self._optimizer.state[self._key]
+        return value if dtype is None or value.dtype == dtype else value.astype(dtype)
+
+    def _meeting(self, other: Any) -> Any:
+        """The value in the dtype a Python float would take next to ``other``."""
+        if mx is not None and isinstance(other, mx.array):
+            return self._as(other.dtype if mx.issubdtype(other.dtype, mx.floating) else None)
+        return self.__mlx_array__()
 
     def __float__(self) -> float:
-        return float(self.__mlx_array__().item())
+        return float(self._as(None).item())
 
     def __repr__(self) -> str:
-        return f"ScheduledValue({self._key}={self.schedule!r})"
+        return f"ScheduledValue({self._key}={self._schedule!r})"
 
     def __mul__(self, other: Any) -> Any:
-        return self.__mlx_array__() * other
+        return self._meeting(other) * other
 
     def __rmul__(self, other: Any) -> Any:
-        return other * self.__mlx_array__()
+        return other * self._meeting(other)
 
     def __add__(self, other: Any) -> Any:
-        return self.__mlx_array__() + other
+        return self._meeting(other) + other
 
     def __radd__(self, other: Any) -> Any:
-        return other + self.__mlx_array__()
+        return other + self._meeting(other)
 
     def __sub__(self, other: Any) -> Any:
-        return self.__mlx_array__() - other
+        return self._meeting(other) - other
 
     def __rsub__(self, other: Any) -> Any:
-        return other - self.__mlx_array__()
+        return other - self._meeting(other)
 
     def __truediv__(self, other: Any) -> Any:
-        return self.__mlx_array__() / other
+        return self._meeting(other) / other
 
     def __rtruediv__(self, other: Any) -> Any:
-        return other / self.__mlx_array__()
+        return other / self._meeting(other)
 
     def __pow__(self, other: Any) -> Any:
-        return self.__mlx_array__() ** other
+        return self._meeting(other) ** other
 
     def __neg__(self) -> Any:
         return -self.__mlx_array__()
 
-    def _against_non_positive(self, other: Any, operator: str) -> float:
-        if isinstance(other, numbers.Real) and not isinstance(other, bool) and other <= 0:
-            return float(other)
+    def _compare(self, other: Any, compare: Callable[[float, float], bool], symbol: str) -> bool:
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            low, high = 0.0, self._schedule.peak
+            at_low, at_high = compare(low, float(other)), compare(high, float(other))
+            if at_low == at_high:  # monotone in the value: decided on the whole range
+                return at_low
+            if other == 0 and symbol in ("<=", ">"):  # SGD's branch: see the class docstring
+                return at_high
         raise TypeError(
-            f"a scheduled {self._key} cannot be compared with {other!r} in Python ({self._key} {operator} ...): "
-            "its value lives in optimizer.state and may be traced inside mx.compile"
+            f"a scheduled {self._key} cannot be compared with {other!r} in Python ({self._key} {symbol} ...): "
+            f"it changes from step to step within [0, {self._schedule.peak:g}] and is read inside mx.compile"
         )
 
     def __le__(self, other: Any) -> bool:
-        self._against_non_positive(other, "<=")
-        return False
+        return self._compare(other, operator.le, "<=")
 
     def __lt__(self, other: Any) -> bool:
-        self._against_non_positive(other, "<")
-        return False
+        return self._compare(other, operator.lt, "<")
 
     def __gt__(self, other: Any) -> bool:
-        self._against_non_positive(other, ">")
-        return True
+        return self._compare(other, operator.gt, ">")
 
     def __ge__(self, other: Any) -> bool:
-        self._against_non_positive(other, ">=")
-        return True
-
-
-def _set_schedule(optimizer: Any, key: str, schedule: Schedule) -> None:
-    """Register ``schedule`` in the optimizer's scheduler table (as ``learning_rate=`` callables are)."""
-    optimizer._schedulers[key] = schedule
-    optimizer.state[key] = schedule(optimizer.step)
+        return self._compare(other, operator.ge, ">=")
 
 
 def _momentum_target(owner: str, optimizer: Any) -> tuple[str, str]:
     """The optimizer attribute to replace and the state key to use: ``betas`` -> beta1, else momentum."""
-    if not isinstance(getattr(optimizer, "_schedulers", None), dict) or not isinstance(
-        getattr(optimizer, "state", None), dict
-    ):
-        raise TypeError(
-            f"{owner}: optimizer must be an mlx.optimizers optimizer (for optim.MultiOptimizer schedule each "
-            f"inner optimizer), got {type(optimizer).__name__}"
-        )
+    _state.optimizer_state(owner, optimizer)
+    if not isinstance(getattr(optimizer, "_schedulers", None), dict):
+        raise TypeError(f"{owner}: optimizer must be an mlx.optimizers optimizer, got {type(optimizer).__name__}")
     betas = getattr(optimizer, "betas", None)
     if isinstance(betas, (list, tuple)) and len(betas) == 2:
         return "betas", "beta1"
@@ -192,15 +188,15 @@ def schedule_momentum(optimizer: OptimizerT, schedule: Schedule | float) -> Opti
     """
     owner = "schedule_momentum"
     attribute, key = _momentum_target(owner, optimizer)
-    momentum: Schedule = _check.schedule(owner, "schedule", schedule)
+    momentum: Schedule = as_schedule(owner, "schedule", schedule)
     if momentum.signed or not momentum.peak < 1.0:
         raise ValueError(
             f"{owner}: schedule must stay in [0, 1) to be a momentum, its peak is {momentum.peak!r}"
             + (" and it can go negative" if momentum.signed else "")
         )
-    _set_schedule(optimizer, key, momentum)
-    value = ScheduledValue(optimizer, key)
-    value._follow_parameter_dtype()
+    _state.schedule_hyperparameter(owner, optimizer, key, momentum)
+    _state.follow_parameter_dtype(optimizer)
+    value = ScheduledValue(optimizer, key, momentum)
     if attribute == "betas":
         optimizer.betas = [value, optimizer.betas[1]]  # type: ignore[attr-defined]
     else:
@@ -244,5 +240,5 @@ def apply_one_cycle(
     if not isinstance(schedule, OneCycle):
         raise TypeError(f"{owner}: schedule must be a OneCycle, got {type(schedule).__name__} {schedule!r}")
     momentum = schedule.momentum(base_momentum=base_momentum, max_momentum=max_momentum)
-    _set_schedule(optimizer, "learning_rate", schedule)
+    _state.schedule_hyperparameter(owner, optimizer, "learning_rate", schedule)
     return schedule_momentum(optimizer, momentum)

@@ -1,27 +1,15 @@
-"""The 1cycle policy (PyTorch ``OneCycleLR``, seed 002's linear 1-cycle) and its momentum twin."""
+"""The 1cycle policy (PyTorch ``OneCycleLR``, and the symmetric linear 1-cycle) and its momentum twin."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from . import _check
-from ._shapes import ANNEAL_SHAPES, blend
-from ._xp import Array, Backend
-from .base import Schedule, normalise
-
-
-class _Phase(NamedTuple):
-    """One annealing phase: integer steps ``first..last`` move from ``start`` to ``end`` as the fraction
-    ``(t - begin) / (finish - begin)`` goes from 0 to 1 (``begin``/``finish`` are PyTorch's float phase ends)."""
-
-    first: int
-    last: int
-    begin: float
-    finish: float
-    start: float
-    end: float
+from . import _check, _spec
+from ._shapes import ANNEAL_SHAPES
+from .base import Constant, Schedule
+from .compose import Join, Ramp
 
 
 @dataclass(frozen=True)
@@ -64,7 +52,7 @@ class OneCycle(Schedule):
         >>> s = OneCycle(1.0, total_steps=5, pct_start=0.6, anneal="linear", div_factor=10, final_div_factor=10)
         >>> s(np.arange(7))
         array([0.1  , 0.55 , 1.   , 0.505, 0.01 , 0.01 , 0.01 ])
-        >>> OneCycle.linear(0.1, 1.0, 4)(np.arange(6))  # seed 002: lr_min -> lr_max -> lr_min over t_max = 4
+        >>> OneCycle.linear(0.1, 1.0, 4)(np.arange(6))  # lr_min -> lr_max -> lr_min over t_max = 4
         array([0.1 , 0.55, 1.  , 0.55, 0.1 , 0.1 ])
 
     References:
@@ -72,33 +60,26 @@ class OneCycle(Schedule):
         Rates*, 2017, https://arxiv.org/abs/1708.07120
     """
 
-    max_lr: float
-    total_steps: int
-    pct_start: float = 0.3
-    anneal: str = "cos"
-    div_factor: float = 25.0
-    final_div_factor: float = 1e4
-    three_phase: bool = False
+    max_lr: float = _spec.rate()
+    total_steps: int = _spec.steps(low=1, high=2**53)
+    pct_start: float = _spec.real(0.3, low=0.0, high=1.0)
+    anneal: str = _spec.choice("cos", ANNEAL_SHAPES, _spec.COS_ALIASES)
+    div_factor: float = _spec.real(25.0, low=1.0)
+    final_div_factor: float = _spec.real(1e4, low=1.0)
+    three_phase: bool = _spec.flag(False)
 
-    def __post_init__(self) -> None:
-        owner = "OneCycle"
-        three_phase = _check.flag(owner, "three_phase", self.three_phase)
-        pct_start = _check.real(owner, "pct_start", self.pct_start, low=0.0, high=1.0)
-        if three_phase and pct_start > 0.5:
+    def _validate(self) -> None:
+        if self.three_phase and self.pct_start > 0.5:
             raise ValueError(
-                f"{owner}: pct_start must be in [0, 0.5] with three_phase=True (the warmup and its mirror "
-                f"take 2 * pct_start of the run), got {pct_start!r}"
+                "OneCycle: pct_start must be in [0, 0.5] with three_phase=True (the warmup and its mirror "
+                f"take 2 * pct_start of the run), got {self.pct_start!r}"
             )
-        normalise(
-            self,
-            max_lr=_check.non_negative(owner, "max_lr", self.max_lr),
-            total_steps=_check.integer(owner, "total_steps", self.total_steps, low=1, high=2**53),
-            pct_start=pct_start,
-            anneal=_check.choice(owner, "anneal", self.anneal, ANNEAL_SHAPES),
-            div_factor=_check.real(owner, "div_factor", self.div_factor, low=1.0),
-            final_div_factor=_check.real(owner, "final_div_factor", self.final_div_factor, low=1.0),
-            three_phase=three_phase,
-        )
+        start = ("max_lr / div_factor", self.max_lr / self.div_factor)
+        end = ("max_lr / (div_factor * final_div_factor)", start[1] / self.final_div_factor)
+        _check.float32_blend("OneCycle", start, ("max_lr", self.max_lr))
+        _check.float32_blend("OneCycle", ("max_lr", self.max_lr), end)
+        if self.three_phase:
+            _check.float32_blend("OneCycle", start, end)
 
     @classmethod
     def from_epochs(cls, max_lr: float, epochs: int, steps_per_epoch: int, **kwargs: Any) -> OneCycle:
@@ -113,11 +94,17 @@ class OneCycle(Schedule):
         owner = "OneCycle.from_epochs"
         epochs = _check.integer(owner, "epochs", epochs, low=1)
         steps_per_epoch = _check.integer(owner, "steps_per_epoch", steps_per_epoch, low=1)
+        limit = 2**53  # OneCycle's total_steps bound
+        if epochs * steps_per_epoch > limit:
+            raise ValueError(
+                f"{owner}: epochs * steps_per_epoch must be at most 2**53, got epochs={epochs} * "
+                f"steps_per_epoch={steps_per_epoch} = {epochs * steps_per_epoch}"
+            )
         return cls(max_lr, epochs * steps_per_epoch, **kwargs)
 
     @classmethod
     def linear(cls, min_lr: float, max_lr: float, t_max: int) -> OneCycle:
-        r"""Seed 002's linear 1-cycle: ``min_lr`` to ``max_lr`` over the first half, back over the second.
+        r"""The symmetric linear 1-cycle: ``min_lr`` to ``max_lr`` over the first half, back over the second.
 
         .. math::
             \eta_t = \begin{cases}
@@ -152,32 +139,9 @@ class OneCycle(Schedule):
         """
         return OneCycleMomentum(self, base_momentum, max_momentum)
 
-    def _phases(self, base_momentum: float | None = None, max_momentum: float | None = None) -> tuple[_Phase, ...]:
-        """The non-empty phases in order; the rates, or the momenta when those are given."""
-        steps = self.total_steps
+    def _lower(self) -> Schedule:
         start = self.max_lr / self.div_factor
-        values = {"start": start, "max": self.max_lr, "end": start / self.final_div_factor}
-        if base_momentum is not None and max_momentum is not None:  # inverse to the rate
-            values = {"start": max_momentum, "max": base_momentum, "end": max_momentum}
-        # PyTorch's float phase ends, computed exactly as it does.
-        ends: list[tuple[float, str, str]] = [(float(self.pct_start * steps) - 1, "start", "max")]
-        if self.three_phase:
-            ends += [(float(2 * self.pct_start * steps) - 2, "max", "start"), (steps - 1, "start", "end")]
-        else:
-            ends += [(steps - 1, "max", "end")]
-        if self.three_phase and base_momentum is not None:
-            ends[-1] = (ends[-1][0], "start", "start")  # the momentum stays at max_momentum in phase 3
-        phases, covered, begin = [], -1, 0.0
-        for finish, start_key, end_key in ends:
-            last = min(math.floor(finish), steps - 1)
-            if covered < last:
-                phases.append(_Phase(covered + 1, last, begin, finish, values[start_key], values[end_key]))
-                covered = last
-            begin = finish
-        return tuple(phases)
-
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        return _evaluate_phases(xp, t, self._phases(), self.total_steps, self.anneal)
+        return _phases(self, {"start": start, "max": self.max_lr, "end": start / self.final_div_factor})
 
     @property
     def peak(self) -> float:
@@ -186,7 +150,7 @@ class OneCycle(Schedule):
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
         """The last step of each phase: the peak, (the mirror's end,) and ``total_steps - 1``."""
-        return tuple(phase.last for phase in self._phases())
+        return _phase_ends(self)
 
 
 @dataclass(frozen=True)
@@ -216,24 +180,19 @@ class OneCycleMomentum(Schedule):
         https://arxiv.org/abs/1803.09820
     """
 
-    schedule: OneCycle
-    base_momentum: float = 0.85
-    max_momentum: float = 0.95
+    schedule: OneCycle = _spec.schedule()
+    base_momentum: float = _spec.real(0.85, low=0.0, high=1.0)
+    max_momentum: float = _spec.real(0.95, low=0.0, high=1.0)
 
-    def __post_init__(self) -> None:
-        owner = "OneCycleMomentum"
+    def _validate(self) -> None:
         if not isinstance(self.schedule, OneCycle):
-            raise TypeError(f"{owner}: schedule must be a OneCycle, got {type(self.schedule).__name__}")
-        base = _check.real(owner, "base_momentum", self.base_momentum, low=0.0, high=1.0)
-        normalise(
-            self,
-            base_momentum=base,
-            max_momentum=_check.real(owner, "max_momentum", self.max_momentum, low=base, high=1.0),
-        )
+            raise TypeError(f"OneCycleMomentum: schedule must be a OneCycle, got {type(self.schedule).__name__}")
+        _check.real("OneCycleMomentum", "max_momentum", self.max_momentum, low=self.base_momentum, high=1.0)
 
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        phases = self.schedule._phases(self.base_momentum, self.max_momentum)
-        return _evaluate_phases(xp, t, phases, self.schedule.total_steps, self.schedule.anneal)
+    def _lower(self) -> Schedule:
+        # Inverse to the rate; in three-phase runs the momentum stays at max_momentum in the last phase.
+        values = {"start": self.max_momentum, "max": self.base_momentum, "end": self.max_momentum}
+        return _phases(self.schedule, values)
 
     @property
     def peak(self) -> float:
@@ -244,39 +203,39 @@ class OneCycleMomentum(Schedule):
         return self.schedule.phase_boundaries
 
 
-def _evaluate_phases(xp: Backend, t: Array, phases: tuple[_Phase, ...], total_steps: int, shape: str) -> Array:
-    """Each step's value in its phase, holding the value of step ``total_steps - 1`` after it.
+def _phase_plan(cycle: OneCycle) -> list[tuple[int, int, float, float, str, str]]:
+    """PyTorch's phases as ``(first, last, begin, finish, start_key, end_key)``: the integer steps
+    ``first..last`` move from ``start`` to ``end`` as ``(t - begin) / (finish - begin)`` goes from 0 to 1
+    (``begin`` and ``finish`` are PyTorch's float phase ends, computed exactly as it does). Empty phases
+    are left out."""
+    steps = cycle.total_steps
+    ends: list[tuple[float, str, str]] = [(float(cycle.pct_start * steps) - 1, "start", "max")]
+    if cycle.three_phase:
+        ends += [(float(2 * cycle.pct_start * steps) - 2, "max", "start"), (steps - 1, "start", "end")]
+    else:
+        ends += [(steps - 1, "max", "end")]
+    plan, covered, begin = [], -1, 0.0
+    for finish, start_key, end_key in ends:
+        last = min(math.floor(finish), steps - 1)
+        if covered < last:
+            plan.append((covered + 1, last, begin, finish, start_key, end_key))
+            covered = last
+        begin = finish
+    return plan
 
-    One pass over the steps: each element finds its phase index with integer comparisons and gathers that
-    phase's constants from small host tables, so every step pays for one anneal (one sine for ``cos``), not
-    one per phase.
-    """
-    # int64, like the tables below: uint64 - int64 would promote to float and round the step.
-    t = xp.to_int(xp.minimum(t, total_steps - 1), xp.int64)
-    index = None
-    for phase in phases[1:]:
-        entered = xp.to_int(t >= phase.first, xp.int32)
-        index = entered if index is None else index + entered
 
-    def per_phase(values: list[Any], dtype: Any) -> Any:
-        return values[0] if index is None else xp.take(xp.table(tuple(values), dtype), index)
+def _phase_ends(cycle: OneCycle) -> tuple[int, ...]:
+    return tuple(last for _, last, *_ in _phase_plan(cycle))
 
-    # A phase of length 0 (step 0 when pct_start * N == 1) sits at its end: fractions d = 1, r = 0.
-    empty = [phase.finish == phase.begin for phase in phases]
-    first = per_phase([phase.first for phase in phases], xp.int64)
-    last = per_phase([phase.last for phase in phases], xp.int64)
-    inverse = per_phase(
-        [1.0 if e else 1.0 / (p.finish - p.begin) for p, e in zip(phases, empty, strict=True)], xp.float_dtype
-    )
-    # The integer parts of both fractions are exact; only PyTorch's float phase ends add a part below 1.
-    begin_offset = per_phase(
-        [1.0 if e else p.first - p.begin for p, e in zip(phases, empty, strict=True)], xp.float_dtype
-    )
-    finish_offset = per_phase(
-        [0.0 if e else p.finish - p.last for p, e in zip(phases, empty, strict=True)], xp.float_dtype
-    )
-    start = per_phase([p.end if e else p.start for p, e in zip(phases, empty, strict=True)], xp.float_dtype)
-    end = per_phase([phase.end for phase in phases], xp.float_dtype)
-    done_fraction = (xp.to_float(t - first) + begin_offset) * inverse
-    left_fraction = (xp.to_float(last - t) + finish_offset) * inverse
-    return blend(xp, start, end, done_fraction, left_fraction, shape)
+
+def _phases(cycle: OneCycle, values: dict[str, float]) -> Schedule:
+    """The 1-cycle as a :class:`Join` of ramps between ``values``; the last phase holds its end."""
+    schedules: list[Schedule] = []
+    for first, last, begin, finish, start_key, end_key in _phase_plan(cycle):
+        if finish == begin:  # a phase of length 0 (step 0 when pct_start * N == 1) sits at its end
+            schedules.append(Constant(values[end_key]))
+            continue
+        lead, trail = first - begin, finish - last
+        schedules.append(Ramp(values[start_key], values[end_key], last - first, cycle.anneal, lead, trail))
+    boundaries = tuple(first for first, *_ in _phase_plan(cycle)[1:])
+    return Join(tuple(schedules), boundaries) if boundaries else schedules[0]

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import _check
-from ._shapes import WEIGHT_SHAPES, anneal, elapsed, phase_steps, shifted
+import numpy as np
+
+from . import _check, _spec
+from ._shapes import WEIGHT_SHAPES, weight
 from ._xp import MAX_STEP, Array, Backend
-from .base import Schedule, normalise
+from .base import Constant, Schedule, lowered, phase_steps
+from .compose import Join, Ramp
 
 WARMUP_SHAPES = (*WEIGHT_SHAPES, "constant")
-
-
-def _ramp(xp: Backend, t: Array, begin: int, length: int, start: float, end: float, shape: str) -> Array:
-    """``start`` before ``begin``, ``end`` from ``begin + length`` on, annealed along ``shape`` in between."""
-    if length == 0:
-        return xp.where(t < begin, start, end)
-    return anneal(xp, start, end, elapsed(xp, t, begin, length), length, shape)
 
 
 def _fits(owner: str, **lengths: int) -> None:
@@ -66,31 +62,38 @@ class Warmup(Schedule):
         optax ``warmup_cosine_decay_schedule``.
     """
 
-    schedule: Schedule
-    warmup_steps: int
-    init_lr: float = 0.0
-    shape: str = "linear"
+    schedule: Schedule = _spec.schedule()
+    warmup_steps: int = _spec.steps()
+    init_lr: float = _spec.rate(0.0)
+    shape: str = _spec.choice("linear", WARMUP_SHAPES, _spec.COS_ALIASES)
 
-    def __post_init__(self) -> None:
-        owner = "Warmup"
-        normalise(
-            self,
-            schedule=_check.schedule(owner, "schedule", self.schedule),
-            warmup_steps=_check.integer(owner, "warmup_steps", self.warmup_steps),
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            shape=_check.choice(owner, "shape", self.shape, WARMUP_SHAPES),
-        )
+    def _validate(self) -> None:
+        if self.warmup_steps and self.shape != "constant":
+            target = _first_value(self.schedule)  # None for a feedback schedule: bounded by its peak
+            target = self.schedule.peak if target is None else target
+            name = f"the schedule's value at step 0 ({type(self.schedule).__name__})"
+            _check.float32_blend("Warmup", ("init_lr", self.init_lr), (name, target))
+
+    def _lower(self) -> Schedule:
+        if self.warmup_steps == 0:
+            return self.schedule
+        if self.shape == "constant":
+            return Join((Constant(self.init_lr), self.schedule), (self.warmup_steps,))
+        target = _first_value(self.schedule)
+        if target is None:  # the schedule's step-0 value changes in training: evaluated in the graph
+            return self
+        warmup = Ramp(self.init_lr, target, self.warmup_steps, self.shape)
+        return Join((warmup, self.schedule), (self.warmup_steps,))
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        warmup_steps = self.warmup_steps
-        # During warmup the shifted step is 0, so ``after`` holds f(0): the warmup's target, in-graph.
-        after = self.schedule.evaluate(xp, shifted(xp, t, warmup_steps))
-        if warmup_steps == 0:
-            return after
-        if self.shape == "constant":
-            return xp.where(t < warmup_steps, self.init_lr, after)
-        ramp = anneal(xp, self.init_lr, after, elapsed(xp, t, 0, warmup_steps), warmup_steps, self.shape)
-        return xp.where(t < warmup_steps, ramp, after)
+        if lowered_is_self(self):  # a stateful schedule: its step-0 value is read in the graph
+            since = xp.maximum(t, self.warmup_steps) - self.warmup_steps
+            after = self.schedule.evaluate(xp, since)
+            target = self.schedule.evaluate(xp, since * 0)
+            done = xp.to_float(xp.minimum(t, self.warmup_steps)) * (1.0 / self.warmup_steps)
+            ramp = self.init_lr + (target - self.init_lr) * weight(xp, done, self.shape)
+            return xp.where(t < self.warmup_steps, ramp, after)
+        return super().evaluate(xp, t)
 
     @property
     def peak(self) -> float:
@@ -130,21 +133,15 @@ class Linear(Schedule):
         array([0.  , 0.25, 1.  , 1.  ])
     """
 
-    init_lr: float
-    end_lr: float
-    steps: int
+    init_lr: float = _spec.rate()
+    end_lr: float = _spec.rate()
+    steps: int = _spec.steps()
 
-    def __post_init__(self) -> None:
-        owner = "Linear"
-        normalise(
-            self,
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            end_lr=_check.non_negative(owner, "end_lr", self.end_lr),
-            steps=_check.integer(owner, "steps", self.steps),
-        )
+    def _validate(self) -> None:
+        _check.float32_blend("Linear", ("init_lr", self.init_lr), ("end_lr", self.end_lr))
 
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        return _ramp(xp, t, 0, self.steps, self.init_lr, self.end_lr, "linear")
+    def _lower(self) -> Schedule:
+        return Ramp(self.init_lr, self.end_lr, self.steps, "linear")
 
     @property
     def peak(self) -> float:
@@ -187,33 +184,22 @@ class InverseSqrt(Schedule):
         Limits of Transfer Learning with a Unified Text-to-Text Transformer* (T5), 2020.
     """
 
-    peak_lr: float
-    warmup_steps: int
-    init_lr: float = 0.0
-    timescale: int | None = None
+    peak_lr: float = _spec.rate()
+    warmup_steps: int = _spec.steps()
+    init_lr: float = _spec.rate(0.0)
+    timescale: int | None = _spec.steps(None, low=1, optional=True)
 
-    def __post_init__(self) -> None:
-        owner = "InverseSqrt"
-        timescale = self.timescale
-        if timescale is not None:
-            timescale = _check.integer(owner, "timescale", timescale, low=1)
-        normalise(
-            self,
-            peak_lr=_check.non_negative(owner, "peak_lr", self.peak_lr),
-            warmup_steps=_check.integer(owner, "warmup_steps", self.warmup_steps),
-            init_lr=_check.non_negative(owner, "init_lr", self.init_lr),
-            timescale=timescale,
-        )
+    def _validate(self) -> None:
+        if self.warmup_steps:
+            _check.float32_blend("InverseSqrt", ("init_lr", self.init_lr), ("peak_lr", self.peak_lr))
 
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        timescale = float(self.timescale if self.timescale is not None else max(self.warmup_steps, 1))
-        # float before adding tau: t - W + tau can overflow int64 at the last valid step
-        since = xp.to_float(shifted(xp, t, self.warmup_steps)) + timescale
-        value = self.peak_lr * xp.sqrt(timescale / since)
+    def _lower(self) -> Schedule:
+        timescale = self.timescale if self.timescale is not None else max(self.warmup_steps, 1)
+        decay = _InverseSqrtDecay(self.peak_lr, timescale)
         if self.warmup_steps == 0:
-            return value
-        warmup = _ramp(xp, t, 0, self.warmup_steps, self.init_lr, self.peak_lr, "linear")
-        return xp.where(t < self.warmup_steps, warmup, value)
+            return decay
+        warmup = Ramp(self.init_lr, self.peak_lr, self.warmup_steps, "linear")
+        return Join((warmup, decay), (self.warmup_steps,))
 
     @property
     def peak(self) -> float:
@@ -262,44 +248,43 @@ class WSD(Schedule):
         Durations*, 2024.
     """
 
-    peak_lr: float
-    warmup_steps: int
-    stable_steps: int
-    decay_steps: int
-    decay_shape: str = "linear"
-    end_lr: float = 0.0
-    init_lr: float = 0.0
+    peak_lr: float = _spec.rate()
+    warmup_steps: int = _spec.steps()
+    stable_steps: int = _spec.steps()
+    decay_steps: int = _spec.steps()
+    decay_shape: str = _spec.choice("linear", WEIGHT_SHAPES, _spec.COS_ALIASES)
+    end_lr: float = _spec.rate(0.0)
+    init_lr: float = _spec.rate(0.0)
 
-    def __post_init__(self) -> None:
-        owner = "WSD"
-        peak_lr = _check.non_negative(owner, "peak_lr", self.peak_lr)
-        warmup_steps = _check.integer(owner, "warmup_steps", self.warmup_steps)
-        stable_steps = _check.integer(owner, "stable_steps", self.stable_steps)
-        decay_steps = _check.integer(owner, "decay_steps", self.decay_steps)
-        _fits(owner, warmup_steps=warmup_steps, stable_steps=stable_steps, decay_steps=decay_steps)
-        normalise(
-            self,
-            peak_lr=peak_lr,
-            warmup_steps=warmup_steps,
-            stable_steps=stable_steps,
-            decay_steps=decay_steps,
-            decay_shape=_check.choice(owner, "decay_shape", self.decay_shape, WEIGHT_SHAPES),
-            end_lr=_check.real(owner, "end_lr", self.end_lr, low=0.0, high=peak_lr),
-            init_lr=_check.real(owner, "init_lr", self.init_lr, low=0.0, high=peak_lr),
-        )
+    def _validate(self) -> None:
+        _fits("WSD", warmup_steps=self.warmup_steps, stable_steps=self.stable_steps, decay_steps=self.decay_steps)
+        for name in ("end_lr", "init_lr"):
+            _check.real("WSD", name, getattr(self, name), low=0.0, high=self.peak_lr)
+        if self.warmup_steps:
+            _check.float32_blend("WSD", ("init_lr", self.init_lr), ("peak_lr", self.peak_lr))
+        if self.decay_steps:
+            _check.float32_blend("WSD", ("peak_lr", self.peak_lr), ("end_lr", self.end_lr))
 
     @property
     def total_steps(self) -> int:
         """:math:`W + S + D`, the first step that holds ``end_lr``."""
         return self.warmup_steps + self.stable_steps + self.decay_steps
 
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        decay_begin = self.warmup_steps + self.stable_steps
-        value = _ramp(xp, t, decay_begin, self.decay_steps, self.peak_lr, self.end_lr, self.decay_shape)
-        if self.warmup_steps == 0:
-            return value
-        warmup = _ramp(xp, t, 0, self.warmup_steps, self.init_lr, self.peak_lr, "linear")
-        return xp.where(t < self.warmup_steps, warmup, value)
+    def _lower(self) -> Schedule:
+        phases = (
+            (self.warmup_steps, Ramp(self.init_lr, self.peak_lr, self.warmup_steps, "linear")),
+            (self.stable_steps, Constant(self.peak_lr)),
+            (self.decay_steps, Ramp(self.peak_lr, self.end_lr, self.decay_steps, self.decay_shape)),
+        )
+        schedules, boundaries, begin = [], [], 0
+        for length, schedule in phases:
+            if length:
+                schedules.append(schedule)
+                boundaries.append(begin)
+                begin += length
+        schedules.append(Constant(self.end_lr))
+        boundaries.append(begin)
+        return Join(tuple(schedules), tuple(boundaries[1:]))
 
     @property
     def peak(self) -> float:
@@ -310,3 +295,32 @@ class WSD(Schedule):
         warmup_end = self.warmup_steps
         decay_begin = warmup_end + self.stable_steps
         return phase_steps(b for b in (warmup_end, decay_begin, self.total_steps) if b > 0)
+
+
+@dataclass(frozen=True)
+class _InverseSqrtDecay(Schedule):
+    """``peak_lr * sqrt(timescale / (t + timescale))``: the phase of :class:`InverseSqrt` after its warmup."""
+
+    peak_lr: float
+    timescale: int
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        # float before adding tau: t + tau can overflow int64 at the last valid step
+        return self.peak_lr * xp.sqrt(self.timescale / (xp.to_float(t) + float(self.timescale)))
+
+    @property
+    def peak(self) -> float:
+        return self.peak_lr
+
+
+def _first_value(schedule: Schedule) -> float | None:
+    """The schedule's value at step 0 (float64), or ``None`` where it is not a constant of the config."""
+    if schedule.stateful:
+        return None
+    value = float(np.asarray(schedule(np.zeros((), dtype=np.int64))))
+    return value if value >= 0.0 else None
+
+
+def lowered_is_self(schedule: Schedule) -> bool:
+    """True when ``schedule`` is not written as a composition (it evaluates its own formula)."""
+    return lowered(schedule) is schedule

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+# Schedules called eagerly compile their formula after a few calls; the suite calls thousands of random configs a
+# few times each, and each compile is a C++ build on the CPU backend. tests/test_backend.py tests that path.
+os.environ.setdefault("MLX_LRSCHED_COMPILE_AFTER", "1000000")
+
 import numpy as np
 from hypothesis import settings
 

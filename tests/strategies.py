@@ -1,5 +1,11 @@
 """Hypothesis strategies: one per public schedule class, each drawing random *valid* configs.
 
+Every field is drawn from its spec (:func:`mlx_lrsched._spec.spec_of`), so a range is written once, in the
+schedule: :func:`value` turns a :class:`~mlx_lrsched._spec.Spec` into a strategy, and :func:`spec_config`
+draws every field of a class that way, builds the schedule and rejects (``assume``) a config its ``_validate``
+refuses. A class keeps an override only where a rule between fields would reject most draws (``max_lr >=
+base_lr``, phases that must fit below ``2**63``); an override still takes its bounds from the spec, narrowed.
+
 :data:`STRATEGIES` maps every registered schedule name to a strategy factory. A factory takes the
 strategy for nested schedule configs (ignored by leaves), so compositions nest to any depth:
 :func:`configs` draws from every pure schedule up to a depth, :func:`config_strategy` from one class.
@@ -8,22 +14,26 @@ A config is what ``Schedule.to_config`` returns; :func:`schedule_strategy` build
 
 Values span what the validation accepts, not only what is typical: rates 0 or in [1e-6, 10] (smaller
 positive rates are below what float32 holds next to a peak), factors anywhere in their interval, step
-counts from 0 to near ``2**63``.
+counts from 0 to near ``2**63``, every spelling of a choice (aliases included).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
+import math
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 import mlx_lrsched
-from mlx_lrsched import base
+from mlx_lrsched import _spec, base
+from mlx_lrsched._check import FLOAT32_MAX
 from mlx_lrsched._xp import MAX_STEP
 
 Config = dict[str, Any]
@@ -38,6 +48,8 @@ STATEFUL = frozenset({"ReduceOnPlateau", "GradNormScaled"})
 """Schedules whose value depends on state updated during training: not pure functions of the step."""
 
 LR_MIN, LR_MAX = 1e-6, 10.0
+REAL_SPAN = 1e6
+"""Where a real field's interval is unbounded (``div_factor >= 1``), values are drawn up to this size."""
 
 
 def public_schedule_names() -> list[str]:
@@ -48,17 +60,87 @@ def public_schedule_names() -> list[str]:
 # ------------------------------------------------------------------------------------------- values
 
 
+SIMPLE_VALUES = (0.5, 1.0, 2.0)
+"""Values that select special cases in many formulas (a power of 1 is linear, a factor of 1 no decay)."""
+
+
+def real(spec: _spec.Spec, *, rate: bool | None = None) -> Strategy[float]:
+    """A number of ``spec``'s interval: its closed ends, 0.5, 1 or 2 when inside, a float anywhere inside, or a
+    log-uniform one where the interval spans decades (ends and their neighbours likely).
+
+    A *rate* (a spec reaching float32's largest value, as :func:`mlx_lrsched._spec.rate` declares) is 0 (when
+    allowed) or in ``[1e-6, 10]``; ``rate`` says so explicitly for a spec narrowed from one.
+    """
+    rate = spec.high == FLOAT32_MAX if rate is None else rate
+    low = spec.low if math.isfinite(spec.low) else -REAL_SPAN
+    high = min(spec.high, LR_MAX) if rate else (spec.high if math.isfinite(spec.high) else REAL_SPAN)
+    high_open = spec.high_open and high == spec.high
+    inner_low = max(low, LR_MIN) if rate else low
+    low_open = spec.low_open and inner_low == spec.low
+
+    def inside(v: float) -> bool:
+        return (inner_low < v or (v == inner_low and not low_open)) and (v < high or (v == high and not high_open))
+
+    ends = [v for v, is_open in ((spec.low, spec.low_open), (high, high_open)) if not is_open and math.isfinite(v)]
+    special = sorted({*ends, *(v for v in SIMPLE_VALUES if inside(v))})
+    choices: list[Strategy[float]] = [st.sampled_from(special)] if special else []
+    if inner_low < high or (inner_low == high and not (low_open or high_open)):
+        choices.append(st.floats(inner_low, high, exclude_min=low_open, exclude_max=high_open, allow_subnormal=False))
+    smallest = inner_low if inner_low > 0 else min(LR_MIN, high / 10)
+    if high > 0 and high / smallest > 1e3:
+        exponents = st.floats(math.log10(smallest), math.log10(high))
+        choices.append(exponents.map(lambda e: min(max(10.0**e, smallest), high)).filter(inside))
+    assert choices, f"an empty interval: {spec}"
+    return st.one_of(choices)
+
+
+def value(spec: _spec.Spec, children: Strategy[Config] | None = None, *, rate: bool | None = None) -> Strategy[Any]:
+    """Any value ``spec`` accepts (``None`` too when it is optional); nested schedules are drawn from ``children``."""
+    kind = spec.kind
+    strategy: Strategy[Any]
+    if kind == "real":
+        strategy = real(spec, rate=rate)
+    elif kind == "int":
+        strategy = count(int(spec.low), int(spec.high))
+    elif kind == "flag":
+        strategy = st.booleans()
+    elif kind == "choice":
+        strategy = st.sampled_from([*spec.choices, *spec.aliases])
+    elif kind == "steps":
+        strategy = increasing(int(spec.low))
+    elif kind == "reals":
+        strategy = st.lists(real(dataclasses.replace(spec, kind="real"), rate=rate), min_size=1, max_size=5)
+    elif kind == "schedule":
+        strategy = _nested(children)
+    elif kind == "schedules":
+        strategy = st.lists(_nested(children), min_size=1, max_size=3)
+    else:
+        raise AssertionError(f"no strategy for specs of kind {kind!r}")
+    return st.none() | strategy if spec.optional else strategy
+
+
+def narrow(spec: _spec.Spec, *, low: float | None = None, high: float | None = None, **changes: Any) -> _spec.Spec:
+    """``spec`` with its interval cut to ``[low, high]`` (closed at a new end unless ``changes`` say otherwise)."""
+    if low is not None and low >= spec.low:
+        changes = {"low": low, "low_open": False, **changes}
+    if high is not None and high <= spec.high:
+        changes = {"high": high, "high_open": False, **changes}
+    return dataclasses.replace(spec, **changes)
+
+
+def _nested(children: Strategy[Config] | None) -> Strategy[Config]:
+    assert children is not None, "a schedule field needs the strategy for nested configs"
+    return children
+
+
 def lr(low: float = 0.0, high: float = LR_MAX) -> Strategy[float]:
     """A learning rate in ``[low, high]``: 0 (when allowed), the ends, or a float in ``[max(low, 1e-6), high]``."""
-    choices: list[Strategy[float]] = [st.sampled_from(sorted({low, high}))]
-    if high >= max(low, LR_MIN):
-        choices.append(st.floats(max(low, LR_MIN), high, allow_subnormal=False))
-    return st.one_of(choices)
+    return real(_spec.Spec("real", low, high), rate=True)
 
 
 def unit(*, exclude_min: bool = True, exclude_max: bool = False) -> Strategy[float]:
     """A factor in (0, 1] (or [0, 1], [0, 1), ...), with its ends and values next to them likely."""
-    return st.floats(0.0, 1.0, exclude_min=exclude_min, exclude_max=exclude_max, allow_subnormal=False)
+    return real(_spec.Spec("real", 0.0, 1.0, low_open=exclude_min, high_open=exclude_max))
 
 
 def count(low: int = 0, high: int = MAX_STEP) -> Strategy[int]:
@@ -75,6 +157,61 @@ def increasing(low: int = 0, max_size: int = 4) -> Strategy[list[int]]:
 
 def config(name: str, **fields: Any) -> Config:
     return {"name": name, **fields}
+
+
+# ------------------------------------------------------------------------------- configs from specs
+
+
+class Fields:
+    """The fields of one config being drawn; ``fields[name]`` draws a field on first use, so an override can
+    read the fields it depends on in any order."""
+
+    def __init__(self, draw: st.DrawFn, cls: type, children: Strategy[Config] | None, overrides: Overrides) -> None:
+        self._draw, self._children, self._overrides = draw, children, overrides
+        self.specs = {f.name: _spec.spec_of(f) for f in dataclasses.fields(cls) if f.init}
+        self.values: Config = {}
+
+    def spec(self, name: str) -> _spec.Spec:
+        spec = self.specs[name]
+        assert spec is not None, f"{name} has no spec: it needs an override"
+        return spec
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.values:
+            override = self._overrides.get(name)
+            strategy = override(self) if override is not None else value(self.spec(name), self._children)
+            self.values[name] = self._draw(strategy)
+        return self.values[name]
+
+
+Override = Callable[[Fields], Strategy[Any]]
+Overrides = Mapping[str, Override]
+
+
+def builds(config: Config) -> bool:
+    """True if ``config`` is valid: ``from_config`` builds it (a ``ValueError`` is a rule between fields)."""
+    try:
+        base.from_config(config)
+    except ValueError:
+        return False
+    return True
+
+
+def spec_config(
+    name: str, children: Strategy[Config] | None = None, overrides: Overrides | None = None
+) -> Strategy[Config]:
+    """A valid config of class ``name``: every field from its spec (or its override), rejected unless it builds."""
+    cls = base.schedule_class(name)
+
+    @st.composite
+    def draw_config(draw: st.DrawFn) -> Config:
+        fields = Fields(draw, cls, children, overrides or {})
+        drawn = {field: fields[field] for field in fields.specs}
+        result = config(name, **drawn)
+        assume(builds(result))
+        return result
+
+    return draw_config()
 
 
 # ---------------------------------------------------------------------------------------- strategies
@@ -101,290 +238,111 @@ def register(name: str, *, nests: bool = False) -> Callable[[Factory], Factory]:
     return add
 
 
-@register("Constant")
-def _constant(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(lambda value: config("Constant", lr=value), lr())
+def _bounded(
+    name: str, *, low: Callable[[Fields], float] | None = None, high: Callable[[Fields], float] | None = None
+) -> Override:
+    """An override drawing field ``name`` from its spec narrowed to bounds read from other fields."""
+
+    def override(fields: Fields) -> Strategy[Any]:
+        spec = fields.spec(name)
+        narrowed = narrow(spec, low=low(fields) if low else None, high=high(fields) if high else None)
+        return value(narrowed, rate=spec.high == FLOAT32_MAX)
+
+    return override
 
 
-@register("StepDecay")
-def _step(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda init, size, gamma: config("StepDecay", init_lr=init, step_size=size, gamma=gamma),
-        lr(),
-        count(1),
-        unit(),
-    )
+def _decay_or_growth(fields: Fields) -> Strategy[float]:
+    """ExponentialDecay: a decay rate in (0, 1], or (when ``init_lr > 0``) a growth rate above 1."""
+    spec = fields.spec("decay_rate")
+    decay = value(narrow(spec, high=1.0), rate=False)
+    if fields["init_lr"] == 0.0:
+        return decay
+    return decay | value(narrow(spec, low=1.0, low_open=True), rate=True)
 
 
-@register("MultiStepDecay")
-def _multistep(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda init, milestones, gamma: config("MultiStepDecay", init_lr=init, milestones=milestones, gamma=gamma),
-        lr(),
-        increasing(),
-        unit(),
-    )
+def _exponential_end(fields: Fields) -> Strategy[float | None]:
+    """ExponentialDecay: a floor below ``init_lr`` (or none) when decaying, a ceiling above it when growing."""
+    spec = fields.spec("end_lr")
+    if fields["decay_rate"] <= 1.0:
+        return value(narrow(spec, high=fields["init_lr"]), rate=True)
+    return value(narrow(spec, low=fields["init_lr"], optional=False), rate=True)
 
 
-@register("PiecewiseConstant")
-@st.composite
-def _piecewise(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    boundaries = draw(increasing())
-    values = draw(st.lists(lr(), min_size=len(boundaries) + 1, max_size=len(boundaries) + 1))
-    return config("PiecewiseConstant", boundaries=boundaries, values=values)
+def _entries(count_of: str, extra: int = 0) -> Callable[[Callable[[Fields], Any]], Override]:
+    """An override drawing a list field with exactly ``len(fields[count_of]) + extra`` entries."""
+
+    def wrap(item: Callable[[Fields], Strategy[Any]]) -> Override:
+        def override(fields: Fields) -> Strategy[Any]:
+            size = len(fields[count_of]) + extra
+            return st.lists(item(fields), min_size=size, max_size=size)
+
+        return override
+
+    return wrap
 
 
-@register("ExponentialDecay")
-@st.composite
-def _exponential(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    if draw(st.booleans()):  # decay, with an optional floor
-        init = draw(lr())
-        rate = draw(unit())
-        end = draw(st.none() | lr(0.0, init))
-    else:  # growth up to a ceiling
-        init = draw(lr(LR_MIN))
-        rate = draw(st.floats(1.0, 4.0, exclude_min=True))
-        end = draw(lr(init))
-    return config(
-        "ExponentialDecay",
-        init_lr=init,
-        decay_rate=rate,
-        decay_steps=draw(count(1)),
-        staircase=draw(st.booleans()),
-        transition_begin=draw(count()),
-        end_lr=end,
-    )
+def _rate_items(fields: Fields) -> Strategy[float]:
+    return real(dataclasses.replace(fields.spec("values"), kind="real"), rate=True)
 
 
-@register("InverseTimeDecay")
-def _inverse_time(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda init, rate, steps, staircase: config(
-            "InverseTimeDecay", init_lr=init, decay_rate=rate, decay_steps=steps, staircase=staircase
-        ),
-        lr(),
-        st.floats(0.0, 1e6, allow_subnormal=False),
-        count(1),
-        st.booleans(),
-    )
+def _join_boundaries(fields: Fields) -> Strategy[list[int]]:
+    size = len(fields["schedules"]) - 1
+    return st.lists(count(), min_size=size, max_size=size, unique=True).map(sorted)
 
 
-@register("PolynomialDecay")
-def _polynomial(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda init, end, steps, power, cycle: config(
-            "PolynomialDecay", init_lr=init, end_lr=end, decay_steps=steps, power=power, cycle=cycle
-        ),
-        lr(),
-        lr(),
-        count(1),
-        st.sampled_from([0.5, 1.0, 2.0]) | st.floats(1e-3, 1e3),
-        st.booleans(),
-    )
+def _plateau_threshold(fields: Fields) -> Strategy[float]:
+    spec = fields.spec("threshold")
+    return value(narrow(spec, high=1.0, high_open=True) if fields["threshold_mode"] == "rel" else spec)
 
 
-@register("CosineDecay")
-def _cosine(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda init, steps, end: config("CosineDecay", init_lr=init, decay_steps=steps, end_lr=end),
-        lr(),
-        count(1),
-        lr(),
-    )
+def _signed_floor(fields: Fields) -> Strategy[float]:
+    """CyclicExponentialDecay: ``min_lr`` in ``[0, init_lr]``, and 0 for the signed cosine (it has no floor)."""
+    if fields["modulation"] == "signed_cosine":
+        return st.just(0.0)
+    return value(narrow(fields.spec("min_lr"), high=fields["init_lr"]), rate=True)
 
 
-@register("Linear")
-def _linear(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(lambda a, b, n: config("Linear", init_lr=a, end_lr=b, steps=n), lr(), lr(), count())
+def _remaining(*names: str) -> Callable[[Fields], float]:
+    return lambda fields: MAX_STEP - sum(fields[name] for name in names)
 
 
-@register("InverseSqrt")
-def _inverse_sqrt(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda peak, warmup, init, timescale: config(
-            "InverseSqrt", peak_lr=peak, warmup_steps=warmup, init_lr=init, timescale=timescale
-        ),
-        lr(),
-        count(),
-        lr(),
-        st.none() | count(1),
-    )
+OVERRIDES: dict[str, dict[str, Override]] = {
+    "ExponentialDecay": {"decay_rate": _decay_or_growth, "end_lr": _exponential_end},
+    "PiecewiseConstant": {"values": _entries("boundaries", extra=1)(_rate_items)},
+    "CyclicLR": {"max_lr": _bounded("max_lr", low=lambda f: f["base_lr"])},
+    "CyclicExponentialDecay": {"min_lr": _signed_floor},
+    "WSD": {
+        "stable_steps": _bounded("stable_steps", high=_remaining("warmup_steps")),
+        "decay_steps": _bounded("decay_steps", high=_remaining("warmup_steps", "stable_steps")),
+        "end_lr": _bounded("end_lr", high=lambda f: f["peak_lr"]),
+        "init_lr": _bounded("init_lr", high=lambda f: f["peak_lr"]),
+    },
+    "OneCycleMomentum": {
+        "schedule": lambda fields: spec_config("OneCycle"),
+        "max_momentum": _bounded("max_momentum", low=lambda f: f["base_momentum"]),
+    },
+    "Join": {"boundaries": _join_boundaries},
+    "Clip": {"max_lr": lambda f: st.none() | _bounded("max_lr", low=lambda g: g["min_lr"])(f)},
+    "ReduceOnPlateau": {"threshold": _plateau_threshold},
+}
+"""Per-class overrides for rules between fields that would reject most draws; bounds still come from the specs."""
 
 
-@register("WSD")
-@st.composite
-def _wsd(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    peak = draw(lr())
-    warmup = draw(count())
-    stable = draw(count(0, MAX_STEP - warmup))
-    decay = draw(count(0, MAX_STEP - warmup - stable))
-    return config(
-        "WSD",
-        peak_lr=peak,
-        warmup_steps=warmup,
-        stable_steps=stable,
-        decay_steps=decay,
-        decay_shape=draw(st.sampled_from(["linear", "cos", "sqrt"])),
-        end_lr=draw(lr(0.0, peak)),
-        init_lr=draw(lr(0.0, peak)),
-    )
+def _register_all() -> None:
+    for name in public_schedule_names():
+        cls = base.schedule_class(name)
+        specs = [_spec.spec_of(f) for f in dataclasses.fields(cls) if f.init]
+        nests = any(spec is not None and spec.kind in ("schedule", "schedules") for spec in specs)
+        nests = nests and name != "OneCycleMomentum"  # its schedule is always a OneCycle, drawn by its override
+        overrides = OVERRIDES.get(name, {})
+        register(name, nests=nests)(functools.partial(_factory, name, overrides))
 
 
-@register("CyclicLR")
-@st.composite
-def _cyclic(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    base_lr = draw(lr())
-    return config(
-        "CyclicLR",
-        base_lr=base_lr,
-        max_lr=draw(lr(base_lr)),
-        step_size_up=draw(count(1, MAX_STEP // 2)),
-        step_size_down=draw(st.none() | count(0, MAX_STEP // 2)),
-        mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
-        gamma=draw(unit()),
-        window=draw(st.sampled_from(["linear", "welch", "hann"])),
-    )
+def _factory(name: str, overrides: Overrides, children: Strategy[Config]) -> Strategy[Config]:
+    return spec_config(name, children, overrides)
 
 
-@register("CyclicExponentialDecay")
-@st.composite
-def _cyclic_exponential(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    init = draw(lr())
-    modulation = draw(st.sampled_from(["raised_cosine", "signed_cosine"]))
-    return config(
-        "CyclicExponentialDecay",
-        init_lr=init,
-        decay_rate=draw(unit()),
-        period_steps=draw(count(1, 2**60)),
-        staircase=draw(st.booleans()),
-        modulation=modulation,
-        min_lr=0.0 if modulation == "signed_cosine" else draw(lr(0.0, init)),
-    )
-
-
-@register("CosineRestarts")
-def _restarts(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda init, first, mult, mul, end: config(
-            "CosineRestarts", init_lr=init, first_period_steps=first, t_mult=mult, m_mul=mul, end_lr=end
-        ),
-        lr(),
-        count(1),
-        st.integers(1, 4) | st.integers(1, 2**31 - 1),
-        unit(),
-        lr(),
-    )
-
-
-@st.composite
-def _one_cycle_config(draw: st.DrawFn) -> Config:
-    three_phase = draw(st.booleans())
-    return config(
-        "OneCycle",
-        max_lr=draw(lr()),
-        total_steps=draw(count(1, 2**53)),
-        pct_start=draw(st.floats(0.0, 0.5 if three_phase else 1.0) | st.sampled_from([0.0, 0.5])),
-        anneal=draw(st.sampled_from(["cos", "linear"])),
-        div_factor=draw(st.floats(1.0, 1e4) | st.just(1.0)),
-        final_div_factor=draw(st.floats(1.0, 1e6) | st.just(1.0)),
-        three_phase=three_phase,
-    )
-
-
-@register("OneCycle")
-def _one_cycle(children: Strategy[Config]) -> Strategy[Config]:
-    return _one_cycle_config()
-
-
-@register("OneCycleMomentum")
-@st.composite
-def _one_cycle_momentum(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    base_momentum = draw(lr(0.0, 1.0))
-    return config(
-        "OneCycleMomentum",
-        schedule=draw(_one_cycle_config()),
-        base_momentum=base_momentum,
-        max_momentum=draw(lr(base_momentum, 1.0)),
-    )
-
-
-# ------------------------------------------------------------------------------------- compositions
-
-
-@register("PerEpoch", nests=True)
-def _per_epoch(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(lambda inner, n: config("PerEpoch", schedule=inner, steps_per_epoch=n), children, count(1))
-
-
-@register("Join", nests=True)
-@st.composite
-def _join(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    schedules = draw(st.lists(children, min_size=1, max_size=3))
-    boundaries = draw(st.lists(count(), min_size=len(schedules) - 1, max_size=len(schedules) - 1, unique=True))
-    return config("Join", schedules=schedules, boundaries=sorted(boundaries))
-
-
-@register("Scale", nests=True)
-def _scale(children: Strategy[Config]) -> Strategy[Config]:
-    factors = st.sampled_from([0.0, 0.5, 1.0]) | st.floats(LR_MIN, 10.0)
-    return st.builds(lambda inner, factor: config("Scale", schedule=inner, factor=factor), children, factors)
-
-
-@register("Product", nests=True)
-def _product(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(lambda factors: config("Product", schedules=factors), st.lists(children, min_size=1, max_size=3))
-
-
-@register("Clip", nests=True)
-@st.composite
-def _clip(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    min_lr = draw(lr())
-    return config("Clip", schedule=draw(children), min_lr=min_lr, max_lr=draw(st.none() | lr(min_lr)))
-
-
-@register("Warmup", nests=True)
-def _warmup(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda inner, steps, init, shape: config(
-            "Warmup", schedule=inner, warmup_steps=steps, init_lr=init, shape=shape
-        ),
-        children,
-        count(),
-        lr(),
-        st.sampled_from(["linear", "cos", "sqrt", "constant"]),
-    )
-
-
-@register("ReduceOnPlateau", nests=True)
-@st.composite
-def _plateau(draw: st.DrawFn, children: Strategy[Config]) -> Config:
-    threshold_mode = draw(st.sampled_from(["rel", "abs"]))
-    threshold = draw(unit(exclude_min=False, exclude_max=True) if threshold_mode == "rel" else st.floats(0.0, 1e3))
-    return config(
-        "ReduceOnPlateau",
-        schedule=draw(children),
-        factor=draw(unit(exclude_max=True)),
-        patience=draw(st.integers(0, 5)),
-        mode=draw(st.sampled_from(["min", "max"])),
-        threshold=threshold,
-        threshold_mode=threshold_mode,
-        cooldown=draw(st.integers(0, 3)),
-        min_lr=draw(lr()),
-        eps=draw(st.sampled_from([0.0, 1e-8]) | st.floats(0.0, 1.0)),
-    )
-
-
-@register("GradNormScaled", nests=True)
-def _grad_norm(children: Strategy[Config]) -> Strategy[Config]:
-    return st.builds(
-        lambda inner, floor, min_lr, norm: config(
-            "GradNormScaled", schedule=inner, floor=floor, min_lr=min_lr, norm=norm
-        ),
-        children,
-        unit(exclude_min=False),
-        lr(),
-        st.sampled_from(["l2", "l1", "inf"]),
-    )
+_register_all()
 
 
 # ------------------------------------------------------------------------------------------- access

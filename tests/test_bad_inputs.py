@@ -123,7 +123,7 @@ BAD = [
     ),
     (
         CyclicExponentialDecay,
-        {"init_lr": 1.0, "decay_rate": 0.5, "period_steps": 10, "modulation": "cos"},
+        {"init_lr": 1.0, "decay_rate": 0.5, "period_steps": 10, "modulation": "square"},
         ValueError,
         "modulation",
     ),
@@ -240,8 +240,46 @@ def test_every_constructor_argument_outside_the_decay_family_has_a_rejected_valu
             assert (make, field.name) in covered, f"{make.__name__}.{field.name} has no bad-input case"
 
 
-def test_the_catalogue_has_at_least_sixty_cases():
-    assert len(BAD) + len(BAD_ALTERNATIVES) >= 60
+BELOW_ONE = float(np.nextafter(1.0, 0.0))
+EDGE_STEPS = np.array([0, 1, 2, 10**9, MAX_STEP], dtype=np.int64)
+
+# The legal value next to each rejected range, and the values it must give at EDGE_STEPS: a bound checked
+# with ``>=`` instead of ``>`` (or the reverse) rejects it; a degenerate case that divides by zero fails here.
+LEGAL_EDGES = [
+    (
+        lambda: ReduceOnPlateau(LR, factor=BELOW_ONE, patience=0, threshold=BELOW_ONE, min_lr=0.0, eps=0.0),
+        [0.1] * 5,
+    ),
+    (lambda: ReduceOnPlateau(LR, threshold=0.0, threshold_mode="abs", cooldown=0), [0.1] * 5),
+    (lambda: CyclicLR(0.1, 0.1, 1, step_size_down=0, mode="exp_range", gamma=1.0), [0.1] * 5),
+    (lambda: CosineRestarts(0.1, MAX_STEP, m_mul=1.0), [0.1] * 5),  # MAX_STEP starts the second cycle
+    (lambda: CyclicExponentialDecay(0.1, 1.0, 2**60, min_lr=0.1), [0.1] * 5),
+    (lambda: CyclicExponentialDecay(0.1, 1.0, 1, staircase=True), [0.1] * 5),
+    (lambda: OneCycle(1.0, 1), [0.04 / 1e4] * 5),
+    (lambda: OneCycleMomentum(CYCLE, 0.0, 0.0), [0.0] * 5),
+    (lambda: OneCycleMomentum(CYCLE, 1.0, 1.0), [1.0] * 5),
+    (lambda: Warmup(LR, 0), [0.1] * 5),
+    (lambda: WSD(1.0, 0, 0, 0, end_lr=0.25), [0.25] * 5),
+    (lambda: Linear(0.1, 0.2, 0), [0.2] * 5),
+    (lambda: InverseSqrt(1.0, 0, timescale=1), [1.0, 2**-0.5, 3**-0.5, (10**9 + 1) ** -0.5, None]),
+    (lambda: GradNormScaled(LR, floor=0.0), [0.1] * 5),
+    (lambda: GradNormScaled(LR, floor=1.0), [0.1] * 5),
+    (lambda: Clip(LR, 0.1, 0.1), [0.1] * 5),
+    (lambda: Join((LR,)), [0.1] * 5),
+    (lambda: Join((LR, Constant(0.2)), (0,)), [0.2] * 5),
+    (lambda: Join((LR, Constant(0.2)), (MAX_STEP,)), [0.1, 0.1, 0.1, 0.1, 0.2]),
+    (lambda: Scale(LR, 0.0), [0.0] * 5),
+    (lambda: Product((LR,)), [0.1] * 5),
+]
+
+
+@pytest.mark.parametrize(("make", "expected"), LEGAL_EDGES, ids=[str(i) for i in range(len(LEGAL_EDGES))])
+def test_the_legal_value_at_each_bound_is_accepted_and_gives_a_finite_schedule(make, expected):
+    values = make()(EDGE_STEPS)
+    assert np.all(np.isfinite(values)) and np.all(values >= 0.0), values
+    for value, want in zip(values, expected, strict=True):
+        if want is not None:
+            assert value == pytest.approx(want, rel=1e-9, abs=1e-12), (values, expected)
 
 
 @pytest.mark.parametrize(

@@ -301,7 +301,7 @@ def test_config_round_trip(schedule: Schedule) -> None:
         (lambda: CyclicExponentialDecay(0.1, 0.9, 2**61), ValueError, "CyclicExponentialDecay: period_steps"),
         (lambda: CyclicExponentialDecay(0.1, 0.9, 10, staircase=1), TypeError, "CyclicExponentialDecay: staircase"),
         (
-            lambda: CyclicExponentialDecay(0.1, 0.9, 10, modulation="cos"),
+            lambda: CyclicExponentialDecay(0.1, 0.9, 10, modulation="square"),
             ValueError,
             "CyclicExponentialDecay: modulation",
         ),

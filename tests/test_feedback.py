@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from mlx.utils import tree_flatten, tree_unflatten
 
+from mlx_lrsched._state import attached_keys
 from mlx_lrsched.base import from_config
 from mlx_lrsched.decay import Constant, ExponentialDecay, PiecewiseConstant
 from mlx_lrsched.feedback import GradNormScaled, ReduceOnPlateau
@@ -44,8 +45,12 @@ def test_plateau_rejects_bad_arguments_naming_them(kwargs: dict[str, Any], param
         ReduceOnPlateau(0.1, **kwargs)
 
 
-def test_plateau_accepts_large_abs_threshold() -> None:
-    assert ReduceOnPlateau(0.1, threshold=5.0, threshold_mode="abs").threshold == 5.0
+def test_plateau_accepts_large_abs_threshold_and_uses_it() -> None:
+    # abs thresholds have no upper bound (rel ones must be below 1); 5.0 must act as a margin of 5
+    plateau = ReduceOnPlateau(0.1, factor=0.5, patience=0, threshold=5.0, threshold_mode="abs")
+    assert [plateau.update(m) for m in [10.0, 5.5, 5.0, 4.75]] == [False, True, True, False]
+    assert plateau.best == 4.75 and plateau.num_reductions == 2
+    assert float(plateau(np.int64(0))) == pytest.approx(0.025, rel=1e-12)
 
 
 @pytest.mark.parametrize("schedule", ["0.1", None, -0.1])
@@ -449,7 +454,7 @@ def test_grad_norm_scaled_attach_twice_wraps_once() -> None:
     scaled = GradNormScaled(0.1)
     optimizer = scaled.attach(scaled.attach(optim.SGD(learning_rate=scaled)))
     wrapped = optimizer.apply_gradients
-    assert [owner is scaled for owner in wrapped._lrsched_owners] == [True]
+    assert attached_keys(optimizer) == ("grad_norm_scaled",)  # one key, one gradient reader
     scaled.attach(optimizer)
     assert optimizer.apply_gradients is wrapped
 

@@ -1,16 +1,16 @@
 """Properties every pure schedule holds for random valid configs at random steps, on every backend.
 
 Configs come from the strategy registry in ``strategies.py`` (nested compositions included); steps span
-``[0, 2**63)`` with extra weight next to each schedule's phase boundaries. The quick tests draw from all
-schedules at once; the ``slow`` ones (run in CI with the ``ci`` Hypothesis profile) give each schedule
-class its own run.
+``[0, 2**63)`` with extra weight next to each schedule's phase boundaries. Every schedule class gets its own
+run, so every class is drawn: a few examples each by default (``quick``), the profile's count in the
+``slow`` run (CI, with the ``ci`` Hypothesis profile).
 
 Properties:
 
 1. finite everywhere;
 2. ``>= 0`` unless the schedule is ``signed`` (then ``|value| <= peak``);
 3. ``<= peak`` (float32 may round up by ``1e-6`` relative);
-4. MLX float32 within 4e-6 relative of the NumPy float64 reference where that is >= 1e-6 of the peak;
+4. MLX float32 within 5e-7 relative of the NumPy float64 reference where that is >= 1e-6 of the peak;
 5. every step representation (NumPy int64/uint64, MLX uint64/int64/int32, Python int) gives the
    same value as the others of its backend, bit for bit, with the step's shape;
 6. monotone within each phase where the schedule is monotone;
@@ -20,7 +20,7 @@ Properties:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 from strategies import (
     STATEFUL,
     STRATEGIES,
-    any_schedule,
     config_strategy,
     public_schedule_names,
     pure_names,
@@ -38,7 +37,7 @@ from strategies import (
 
 from mlx_lrsched import base
 from mlx_lrsched._xp import MAX_STEP
-from mlx_lrsched.compose import Clip, PerEpoch, Scale
+from mlx_lrsched.compose import Clip, Join, PerEpoch, Ramp, Scale
 from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
 from mlx_lrsched.decay import (
     Constant,
@@ -56,7 +55,7 @@ from mlx_lrsched.warmup import WSD, InverseSqrt, Linear, Warmup
 mx = pytest.importorskip("mlx.core")
 
 PURE = pure_names()
-RELATIVE_TOLERANCE = 4e-6
+RELATIVE_TOLERANCE = 5e-7  # DESIGN.md's precision target
 FLOOR = 1e-6  # of the peak: below it the relative comparison is not required
 ROUNDING = {"numpy": 1e-12, "mlx": 1e-6}
 
@@ -196,6 +195,8 @@ def monotone_segments(schedule: base.Schedule) -> list[Segment]:
         return [(*whole, _towards(s.init_lr, s.end_lr))]
     if isinstance(s, Linear):
         return [(*whole, _towards(s.init_lr, s.end_lr))]
+    if isinstance(s, Ramp):
+        return [(*whole, _towards(s.start, s.end))]
     if isinstance(s, InverseSqrt):
         return [(0, s.warmup_steps, _towards(s.init_lr, s.peak_lr)), (s.warmup_steps, MAX_STEP, -1)]
     if isinstance(s, WSD):
@@ -273,34 +274,77 @@ def assert_periodic(schedule: base.Schedule, period: int, steps: list[int]) -> N
         np.testing.assert_array_equal(product(schedule, later), product(schedule, starts))
 
 
-# ------------------------------------------------------------------------ quick: all schedules mixed
+# ------------------------------------------------------------------------------------ known package bugs
 
 
-@hypothesis_settings
-@given(data=st.data(), schedule=any_schedule())
-def test_values_are_finite_non_negative_bounded_by_peak_and_match_the_reference(data, schedule):
-    assert_contract(schedule, data.draw(steps_for(schedule)))
+KNOWN_ISSUES: dict[str, tuple[Callable[[base.Schedule], bool], str]] = {
+    "PolynomialDecay power > 6": (
+        lambda node: isinstance(node, PolynomialDecay) and node.power > 6.0,
+        "r ** p in float32 loses precision as p grows: 5.3e-7 relative at p = 8, 2e-6 at p = 12 where the value "
+        "is a few 1e-6 of the peak (test_polynomial_decay_with_a_large_power_meets_the_precision_target)",
+    ),
+}
+"""Reported package bugs: name -> (a predicate on one node of a schedule, the bug). The property tests set aside
+schedules containing such a node (``assume``), so every other example still counts; each bug has a strict xfail
+regression test below, which flips when the bug is fixed: then delete its entry here."""
 
 
-@hypothesis_settings
-@given(data=st.data(), schedule=any_schedule())
-def test_every_step_representation_gives_the_same_value(data, schedule):
-    assert_representations_agree(schedule, data.draw(steps_for(schedule, max_size=6)))
+def formula_parts(schedule: base.Schedule) -> Iterator[base.Schedule]:
+    """The schedule, what it is lowered to, and every schedule nested in either: what its formula is made of."""
+    yield schedule
+    equivalent = base.lowered(schedule)
+    if equivalent is not schedule:
+        yield from formula_parts(equivalent)
+    for child in schedule.children():
+        yield from formula_parts(child)
 
 
-@st.composite
-def monotone_cases(draw: st.DrawFn) -> tuple[base.Schedule, Segment]:
-    schedule = draw(any_schedule(depth=1))
-    segments = monotone_segments(schedule)
-    assume(segments)
-    return schedule, draw(st.sampled_from(segments))
+def known_issue(schedule: base.Schedule) -> str | None:
+    """The name of a reported package bug that ``schedule`` runs into, if any."""
+    for name, (affects, _) in KNOWN_ISSUES.items():
+        if any(affects(part) for part in formula_parts(schedule)):
+            return name
+    return None
 
 
-@hypothesis_settings
-@given(data=st.data(), case=monotone_cases())
-def test_monotone_schedules_are_monotone_within_each_phase(data, case):
-    schedule, segment = case
-    assert_monotone(schedule, segment, data.draw(steps_for(schedule, max_size=24)))
+# ------------------------------------------------------------------------------ one run per schedule class
+
+QUICK_EXAMPLES = max(5, settings.default.max_examples // 4)
+RUNS = [
+    pytest.param(QUICK_EXAMPLES, id="quick"),
+    pytest.param(settings.default.max_examples, id="full", marks=pytest.mark.slow),
+]
+"""Every class gets its own run: a few examples each by default, the profile's count in the slow (CI) run."""
+
+MONOTONE = [name for name in PURE if name not in {"Join", "Product", "CyclicExponentialDecay"}]
+
+
+@pytest.mark.parametrize("examples", RUNS)
+@pytest.mark.parametrize("name", PURE)
+def test_contract_holds_for_each_schedule_class(name, examples):
+    @settings(hypothesis_settings, max_examples=examples)
+    @given(data=st.data(), schedule=schedule_strategy(name))
+    def check(data, schedule):
+        assume(known_issue(schedule) is None)
+        steps = data.draw(steps_for(schedule))
+        assert_contract(schedule, steps)
+        assert_representations_agree(schedule, steps[:6])
+
+    check()
+
+
+@pytest.mark.parametrize("examples", RUNS)
+@pytest.mark.parametrize("name", MONOTONE)
+def test_monotone_phases_hold_for_each_schedule_class(name, examples):
+    @settings(hypothesis_settings, max_examples=examples)
+    @given(data=st.data(), schedule=schedule_strategy(name, depth=1))
+    def check(data, schedule):
+        assume(known_issue(schedule) is None)
+        segments = monotone_segments(schedule)
+        assume(segments)
+        assert_monotone(schedule, data.draw(st.sampled_from(segments)), data.draw(steps_for(schedule, max_size=24)))
+
+    check()
 
 
 PERIODIC_LEAVES = {
@@ -327,49 +371,14 @@ def periodic_cases(names: Sequence[str] = tuple(PERIODIC)) -> st.SearchStrategy[
     return st.one_of([PERIODIC[name] for name in names]).map(with_period)
 
 
-@hypothesis_settings
-@given(data=st.data(), case=periodic_cases())
-def test_periodic_schedules_repeat_exactly(data, case):
-    schedule, period = case
-    assert_periodic(schedule, period, data.draw(steps_for(schedule)))
-
-
-# --------------------------------------------------------------------- slow: one run per schedule class
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", PURE)
-def test_contract_holds_for_each_schedule_class(name):
-    @hypothesis_settings
-    @given(data=st.data(), schedule=schedule_strategy(name))
-    def check(data, schedule):
-        steps = data.draw(steps_for(schedule))
-        assert_contract(schedule, steps)
-        assert_representations_agree(schedule, steps[:6])
-
-    check()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [name for name in PURE if name not in {"Join", "Product", "CyclicExponentialDecay"}])
-def test_monotone_phases_hold_for_each_schedule_class(name):
-    @hypothesis_settings
-    @given(data=st.data(), schedule=schedule_strategy(name, depth=1))
-    def check(data, schedule):
-        segments = monotone_segments(schedule)
-        assume(segments)
-        assert_monotone(schedule, data.draw(st.sampled_from(segments)), data.draw(steps_for(schedule, max_size=24)))
-
-    check()
-
-
-@pytest.mark.slow
+@pytest.mark.parametrize("examples", RUNS)
 @pytest.mark.parametrize("name", sorted(PERIODIC))
-def test_periodic_schedules_repeat_exactly_for_each_class(name):
-    @hypothesis_settings
+def test_periodic_schedules_repeat_exactly_for_each_class(name, examples):
+    @settings(hypothesis_settings, max_examples=examples)
     @given(data=st.data(), case=periodic_cases([name]))
     def check(data, case):
         schedule, period = case
+        assume(known_issue(schedule) is None)
         assert_periodic(schedule, period, data.draw(steps_for(schedule)))
 
     check()
@@ -430,3 +439,44 @@ def test_polynomial_decay_matches_the_reference_for_extreme_powers(schedule):
 def test_rates_next_to_one_evaluate_on_mlx(schedule):
     # exp_decay's block of 0.5 / |log rate| units overflows the step dtype when the log rate is ~1e-16 / T.
     assert_contract(schedule, [0, 1, 1000, 2**40, MAX_STEP])
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_ISSUES["PolynomialDecay power > 6"][1])
+def test_polynomial_decay_with_a_large_power_meets_the_precision_target():
+    # (341 / 997) ** 12 = 2.5627760e-6 of the peak; MLX gives 2.5627812e-6 (2.0e-6 relative)
+    assert_contract(PolynomialDecay(1.0, 0.0, decay_steps=997, power=12.0), [0, 1, 655, 656, 657])
+
+
+def test_exponential_growth_with_its_ceiling_past_the_last_step_evaluates():
+    schedule = ExponentialDecay(1.0, 10.0, transition_begin=MAX_STEP, end_lr=2.0)
+    assert_contract(schedule, [0, 1, MAX_STEP])
+
+
+def test_known_issues_are_recognised_inside_compositions():
+    inner = PolynomialDecay(1.0, 0.0, decay_steps=73, power=1000.0)
+    assert known_issue(Join([Constant(0.0), Clip(inner)], [5])) == "PolynomialDecay power > 6"
+    assert known_issue(Warmup(Scale(inner, 0.5), 3)) == "PolynomialDecay power > 6"
+    assert known_issue(PolynomialDecay(1.0, 0.0, decay_steps=73, power=6.0)) is None
+    # fixed since: growth past 2**63 and a Join phase outlasting its ramp (their regression tests are below)
+    growth = ExponentialDecay(1.0, 10.0, transition_begin=MAX_STEP, end_lr=2.0)
+    assert known_issue(PerEpoch(growth, 3)) is None
+    assert known_issue(Scale(Join([OneCycle(1.0, total_steps=4, anneal="linear"), Constant(0.5)], [6]), 0.5)) is None
+
+
+@pytest.mark.parametrize(
+    ("schedule", "held"),
+    [
+        (Join([Ramp(0.0, 1.0, steps=4, shape="cos"), Constant(0.5)], [6]), 1.0),
+        (Join([OneCycle(1.0, total_steps=4, anneal="linear"), Constant(0.5)], [6]), 4e-6),
+        (Join([OneCycle(0.0, 2, 0.5, "linear", 1.0, 1.0).momentum(0.0, 0.5), Constant(0.0)], [3]), 0.5),
+    ],
+    ids=["cos-ramp", "one-cycle", "one-cycle-momentum"],
+)
+def test_a_join_phase_longer_than_its_schedule_holds_its_last_value(schedule, held):
+    # Found by the CI-profile run: steps 4 and 5 of the 1-cycle give -0.357, -0.714 on NumPy and 6.6e18 on MLX.
+    first = schedule.schedules[0]
+    end = schedule.boundaries[0]
+    steps = list(range(end))
+    np.testing.assert_allclose(reference(schedule, steps), reference(first, steps), rtol=1e-12)
+    assert reference(schedule, [end - 1])[0] == pytest.approx(held, rel=1e-9)
+    assert_contract(schedule, [*steps, end, end + 1])
