@@ -9,12 +9,14 @@ Randomness is a pure function of ``(seed, position)``: the data order of epoch `
 ``[seed, 2**31 + e]`` and the dropout masks of update ``i`` from the key ``[seed, i]`` (MLX offers no setter
 for its global key, so the loop reseeds it before every update). A checkpoint therefore only needs the
 weights, the optimizer state (its ``step`` included) and the position in the run, and a resumed run draws
-exactly the random numbers the uninterrupted run would have drawn.
+exactly the random numbers the uninterrupted run would have drawn. Its metadata holds a SHA-256 of every
+tensor and metadata entry, so a truncated or altered checkpoint is refused instead of resumed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
@@ -33,6 +35,8 @@ from mlx.utils import tree_flatten, tree_map, tree_unflatten
 from mlx_lrsched import OneCycle, Schedule, compile_step, schedule_momentum
 
 CHECKPOINT_FORMAT = "mlx-lrsched-example-checkpoint/1"
+CHECKSUM_KEY = "sha256"
+"""Metadata entry holding :func:`checkpoint_checksum` (checkpoints written before it have none)."""
 MODELS = ("mlp", "cnn")
 OPTIMIZERS = ("sgd", "adamw")
 DEFAULT_LR = {"sgd": 0.2, "adamw": 3e-3}
@@ -290,7 +294,10 @@ class Run:
     # -- checkpoints ---------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Weights, optimizer state (``step`` included) and the run's position and history, atomically."""
+        """Weights, optimizer state (``step`` included) and the run's position and history, atomically.
+
+        The metadata carries :func:`checkpoint_checksum` of everything else, which :meth:`load` verifies.
+        """
         arrays: dict[str, mx.array] = {f"model.{k}": v for k, v in tree_flatten(self.model.parameters())}
         arrays |= {f"optimizer.{k}": v for k, v in tree_flatten(self.optimizer.state)}
         metadata = {
@@ -299,16 +306,41 @@ class Run:
             "step": str(self.step),
             "history": json.dumps(dataclasses.asdict(self.history)),
         }
+        metadata[CHECKSUM_KEY] = checkpoint_checksum(arrays, metadata)
         with atomic_write(path) as handle:
             mx.save_safetensors(cast(BinaryIO, handle), arrays, metadata=metadata)
 
-    def load(self, path: Path) -> None:
-        """Restore a checkpoint written by :meth:`save` for the same config, in place."""
-        loaded = mx.load(str(path), format="safetensors", return_metadata=True)
+    def load(self, path: Path, echo: Callable[[str], None] = print) -> None:
+        """Restore a checkpoint written by :meth:`save` for the same config, in place.
+
+        Raises :class:`CheckpointError` (a ``ValueError`` with a one-line message) for a file that is not
+        a readable checkpoint (empty, truncated) or whose checksum does not match (a changed byte); the file
+        is never modified. A checkpoint without a checksum (written before checksums) loads with a note.
+        """
+        try:
+            loaded = mx.load(str(path), format="safetensors", return_metadata=True)
+        except (RuntimeError, OSError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CheckpointError(
+                f"cannot resume {path}: not a readable checkpoint (empty, truncated or damaged: {reason}); "
+                "the file was left untouched"
+            ) from None
         arrays, metadata = cast(tuple[dict[str, mx.array], dict[str, str]], loaded)
         if metadata.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a checkpoint of these examples (format {metadata.get('format')!r})")
-        saved = json.loads(metadata["config"])
+        stored = metadata.get(CHECKSUM_KEY)
+        if stored is None:
+            echo(f"note: {path} has no checksum (written before checksums were added); loading it unverified")
+        elif stored != checkpoint_checksum(arrays, metadata):
+            raise CheckpointError(
+                f"cannot resume {path}: checksum mismatch, the checkpoint is corrupted (a changed byte in its "
+                "weights, optimizer state or metadata); the file was left untouched"
+            )
+        try:
+            saved = json.loads(metadata["config"])
+            step, history = int(metadata["step"]), History(**json.loads(metadata["history"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"cannot resume {path}: its metadata is damaged ({error!r})") from None
         ours = dataclasses.asdict(self.config)
         differ = [f"{k}: checkpoint {saved.get(k)!r}, now {v!r}" for k, v in ours.items() if saved.get(k) != v]
         if differ:
@@ -318,11 +350,42 @@ class Run:
         _assign_in_place(
             self.optimizer.state, {k.removeprefix("optimizer."): v for k, v in arrays.items() if k[:10] == "optimizer."}
         )
-        self.step = int(metadata["step"])
-        self.history = History(**json.loads(metadata["history"]))
+        self.step = step
+        self.history = history
         if int(self.optimizer.step.item()) != self.step:
             raise ValueError(f"{path} is inconsistent: optimizer step {self.optimizer.step.item()} != {self.step}")
         mx.eval(self.model.parameters(), self.optimizer.state)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be resumed from: unreadable, or its checksum does not match."""
+
+
+def checkpoint_checksum(arrays: dict[str, mx.array], metadata: dict[str, str]) -> str:
+    """Hex SHA-256 over every tensor's name, dtype, shape and bytes and every other metadata entry.
+
+    In a fixed order (sorted names), each field length-prefixed so no two different checkpoints hash the
+    same stream; the :data:`CHECKSUM_KEY` entry itself is left out.
+    """
+    digest = hashlib.sha256()
+
+    def field(data: bytes) -> None:
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+
+    for name in sorted(arrays):
+        value = arrays[name]
+        field(b"tensor")
+        field(name.encode())
+        field(str(value.dtype).encode())
+        field(json.dumps(list(value.shape)).encode())
+        field(memoryview(cast(Any, value)).tobytes())  # C-order bytes of the (evaluated) array, bfloat16 included
+    for key in sorted(metadata):
+        if key != CHECKSUM_KEY:
+            field(b"metadata")
+            field(key.encode())
+            field(metadata[key].encode())
+    return digest.hexdigest()
 
 
 def _assign_in_place(tree: dict[str, Any], flat: dict[str, mx.array]) -> None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import struct
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -28,6 +30,8 @@ from typing import IO, Any
 import numpy as np
 
 DOWNLOAD_TIMEOUT_S = 30.0
+_PROCESS_START = time.time()
+"""When this process imported the examples (before it wrote anything): older temp files are not its own."""
 
 
 class DownloadError(RuntimeError):
@@ -128,11 +132,14 @@ def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file next to ``path``; on success flush, fsync and ``os.replace`` it onto ``path``.
 
     Readers see either the old file or the complete new one, never a partial write. On an exception the
-    temporary file is removed and ``path`` is untouched.
+    temporary file is removed and ``path`` is untouched. The temporary file is ``.{name}.{pid}.{random}.tmp``
+    (``pid`` of the writing process), so a file left by a killed process can be recognised and removed by
+    :func:`remove_stale_temp_files`.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)  # noqa: SIM115 (closed below)
+    prefix = f".{path.name}.{os.getpid()}."
+    handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=prefix, suffix=".tmp", delete=False)  # noqa: SIM115 (closed below)
     try:
         with handle:
             yield handle
@@ -143,6 +150,51 @@ def atomic_write(path: Path | str, mode: str = "wb") -> Iterator[IO[Any]]:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's live process (or a number we cannot check): keep its file
+    return True
+
+
+def _temp_pattern(name: str) -> re.Pattern[str]:
+    """The names :func:`atomic_write` gives the temporary files of ``name`` (``tempfile``'s 8 random chars),
+    with the writer's pid, or without it (written before the pid was added)."""
+    return re.compile(rf"\.{re.escape(name)}\.(?:(?P<pid>\d+)\.)?[a-z0-9_]{{8}}\.tmp")
+
+
+def remove_stale_temp_files(directory: Path | str, names: Iterator[str] | list[str] | set[str]) -> list[Path]:
+    """Remove the temporary files a killed :func:`atomic_write` left in ``directory`` for the files ``names``.
+
+    Only files matching the writer's own pattern (``.{name}.{pid}.{random}.tmp``) are considered, and a
+    file is stale when the process that wrote it is gone: its pid is not running, or it is this process's
+    pid (or has no pid) but the file is older than this process. A live writer's file is never touched.
+    Returns the removed paths.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    removed: list[Path] = []
+    patterns = [_temp_pattern(name) for name in sorted(set(names))]
+    for entry in folder.iterdir():
+        match = next((m for m in (p.fullmatch(entry.name) for p in patterns) if m is not None), None)
+        if match is None or not entry.is_file() or entry.is_symlink():
+            continue
+        try:
+            older = entry.stat().st_mtime < _PROCESS_START
+        except FileNotFoundError:
+            continue
+        pid = None if match["pid"] is None else int(match["pid"])
+        stale = older if pid is None or pid == os.getpid() else not _pid_alive(pid)
+        if stale:
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
 
 
 def _umask() -> int:

@@ -25,7 +25,7 @@ from common import (
     count_parameters,
     fit,
 )
-from data import DATASETS, atomic_write, load_dataset
+from data import DATASETS, atomic_write, load_dataset, remove_stale_temp_files
 from mlx.utils import tree_flatten
 from report import plot_run, run_record, write_json
 from schedules import SCHEDULES, build_schedule
@@ -203,6 +203,30 @@ def describe(run: Run) -> str:
     )
 
 
+OUTPUTS = ("run.json", "run.png", "model.safetensors")
+"""The files ``--out DIR`` receives (besides the checkpoint)."""
+
+
+def clean_run_directory(options: RunOptions) -> None:
+    """Remove the temporary files a killed earlier run left beside this run's outputs and checkpoint.
+
+    Only :func:`data.atomic_write`'s temporaries of this run's own files, and only stale ones (see
+    :func:`data.remove_stale_temp_files`).
+    """
+    targets: dict[Path, set[str]] = {}
+    if options.out is not None:
+        targets.setdefault(Path(options.out), set()).update(OUTPUTS)
+    checkpoint = options.checkpoint_path
+    if checkpoint is not None:
+        targets.setdefault(checkpoint.parent, set()).add(checkpoint.name)
+    for folder, names in targets.items():
+        removed = remove_stale_temp_files(folder, names)
+        if removed:
+            options.echo(
+                f"removed {len(removed)} stale temporary file(s) of a killed run: {', '.join(p.name for p in removed)}"
+            )
+
+
 def run_training(config: TrainConfig, options: RunOptions) -> dict[str, Any]:
     """Load the data, build (or resume) the run, train it, write the outputs; returns the run record."""
     return execute_run(config, options)[1]
@@ -214,6 +238,8 @@ def execute_run(config: TrainConfig, options: RunOptions, parallel: DataParallel
     Every rank trains, and resumes from the same checkpoint; rank 0 alone writes checkpoints and outputs.
     """
     writer = parallel.rank == 0
+    if writer:
+        clean_run_directory(options)
     dataset = load_dataset(config.dataset, options.data_dir)
     run = Run.create(config, dataset, build_schedule)
     checkpoint = None
@@ -221,7 +247,7 @@ def execute_run(config: TrainConfig, options: RunOptions, parallel: DataParallel
         checkpoint = options.checkpoint_path
     options.echo(describe(run))
     if options.resume and checkpoint is not None:
-        run.load(checkpoint)
+        run.load(checkpoint, options.echo)
         options.echo(f"resumed from {checkpoint} at update {run.step}/{run.total_steps}")
     completed = fit(run, options, checkpoint if writer else None, parallel)
     record = run_record(run, completed)

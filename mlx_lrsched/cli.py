@@ -3,13 +3,15 @@
 A config is what :meth:`~mlx_lrsched.Schedule.to_config` returns (nested for compositions), read from
 a file or given inline (an argument starting with ``{``). Configs are parsed as JSON and rebuilt with
 :func:`~mlx_lrsched.from_config`; nothing the user types is evaluated. A bad config prints one line on
-stderr and exits with status 2.
+stderr and exits with status 2: a config file is read only when it is a regular file of at most
+``MAX_CONFIG_BYTES``, and a step is checked against ``2**63 - 1`` from its text, before any integer is built.
 
 Subcommands::
 
     mlx-lrsched plot CONFIG.json [CONFIG2.json ...] --steps N -o out.png [--log-y] [--size 8x4.5] [--dpi 100]
     mlx-lrsched table CONFIG.json --at 0,100,1000 [--format text|csv|json]
     mlx-lrsched list [NAME ...] [--json]
+    mlx-lrsched --version
 
 This module imports neither matplotlib nor MLX itself: ``plot`` imports matplotlib and ``table`` uses
 MLX only when they run.
@@ -25,11 +27,13 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import _xp
+from . import __version__, _xp
+from ._spec import spec_of
 from .base import Schedule, from_config, schedule_class, schedule_names
 
 USAGE_ERROR = 2
@@ -40,12 +44,38 @@ RUNTIME_ERROR = 1
 
 MAX_PIXELS_PER_SIDE = 20_000
 
+MAX_CONFIG_BYTES = 1_000_000
+"""The largest config (file or inline) read; a real one is a few hundred bytes."""
+
+MAX_STEP_CHARS = 64
+"""The longest step text parsed (``9_223_372_036_854_775_807`` is 25 characters)."""
+
+MAX_MESSAGE_CHARS = 300
+"""Error messages are cut to this length: a bad config's huge value is never echoed whole."""
+
+# Errors a bad config can raise while it is rebuilt or evaluated: each becomes a one-line message.
+CONFIG_ERRORS = (ValueError, TypeError, KeyError, OverflowError, RecursionError)
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters with ``...`` when longer."""
+    line = " ".join(text[: 4 * limit].split())  # never split a megabyte-long message
+    return line if len(line) <= limit and len(text) <= 4 * limit else line[: limit - 3] + "..."
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "config is nested too deeply"
+    if isinstance(error, KeyError) and error.args:
+        return f"missing key {shorten(repr(error.args[0]), 80)}"
+    return str(error) or type(error).__name__
+
 
 class CliError(Exception):
     """A one-line message for stderr and the exit status to leave with."""
 
     def __init__(self, message: str, status: int = USAGE_ERROR) -> None:
-        super().__init__(" ".join(message.split()))
+        super().__init__(shorten(message))
         self.status = status
 
 
@@ -56,6 +86,44 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def read_config_file(path: str) -> str:
+    """The text of the config file ``path``: a regular file of at most ``MAX_CONFIG_BYTES``, in UTF-8.
+
+    The file is opened without blocking and checked with ``fstat`` before it is read, so a FIFO, a
+    device (``/dev/zero``) or a directory is refused at once instead of read without end.
+
+    Raises:
+        CliError: missing, unreadable, not a regular file, too large or not UTF-8.
+    """
+    name = shorten(path, 120)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise CliError(f"{name}: cannot read config: {reason}") from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise CliError(f"{name}: cannot read config: {kind}")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES and (chunk := os.read(descriptor, MAX_CONFIG_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as error:
+        raise CliError(f"{name}: cannot read config: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise CliError(f"{name}: cannot read config: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CliError(f"{name}: cannot read config: not UTF-8 text (byte {error.start})") from None
+
+
 def load_schedule(argument: str) -> Schedule:
     """The schedule described by ``argument``: a JSON config file path, or inline JSON starting with ``{``.
 
@@ -64,39 +132,45 @@ def load_schedule(argument: str) -> Schedule:
     """
     if argument.lstrip().startswith(("{", "[")):
         source, text = "inline config", argument
+        if len(text) > MAX_CONFIG_BYTES:
+            raise CliError(f"{source}: longer than {MAX_CONFIG_BYTES} characters")
     else:
-        source = argument
-        try:
-            with open(argument, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            raise CliError(f"{argument}: cannot read config: {reason}") from None
+        source, text = shorten(argument, 120), read_config_file(argument)
     try:
         config = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise CliError(f"{source}: invalid JSON: {error}") from None
-    except (ValueError, RecursionError) as error:
-        raise CliError(f"{source}: invalid JSON: {error}") from None
+    except CONFIG_ERRORS as error:  # JSONDecodeError, NaN, a 5,000-digit integer, deep nesting
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise CliError(f"{source}: invalid JSON: {reason}") from None
     try:
         return from_config(config)
-    except (ValueError, TypeError) as error:
-        raise CliError(f"{source}: {error}") from None
-    except RecursionError:
-        raise CliError(f"{source}: config is nested too deeply") from None
+    except CONFIG_ERRORS as error:
+        raise CliError(f"{source}: {_reason(error)}") from None
 
 
 def parse_step(text: str) -> int:
-    """A step in ``[0, 2**63 - 1]``: an integer, optionally written ``1_000`` or ``1e9`` (exactly)."""
+    """A step in ``[0, 2**63 - 1]``: an integer, optionally written ``1_000`` or ``1e9`` (exactly).
+
+    The bound is checked on the digits and the exponent before any integer is built, so ``1e999999999``
+    is refused at once (converting it would build a billion-digit integer).
+    """
+    shown = repr(shorten(text, 40))
+    if len(text) > MAX_STEP_CHARS:
+        raise CliError(f"invalid step {shown}: longer than {MAX_STEP_CHARS} characters")
     cleaned = text.strip().replace("_", "")
-    if not re.fullmatch(r"\+?\d+(\.\d*)?([eE]\+?\d+)?", cleaned):
-        raise CliError(f"invalid step {text!r}: expected a non-negative integer such as 1000 or 1e6")
-    value = decimal.Decimal(cleaned)
+    match = re.fullmatch(r"\+?(\d+)(?:\.(\d*))?(?:[eE]\+?(\d+))?", cleaned)
+    if not match:
+        raise CliError(f"invalid step {shown}: expected a non-negative integer such as 1000 or 1e6")
+    whole, fraction, exponent = match.group(1), match.group(2) or "", int(match.group(3) or 0)
+    digits = (whole + fraction).lstrip("0")
+    # value = int(digits) * 10**(exponent - len(fraction)) < 10**(len(digits) + exponent - len(fraction))
+    if digits and len(digits) + exponent - len(fraction) > len(str(_xp.MAX_STEP)):
+        raise CliError(f"invalid step {shown}: steps must be <= 2**63 - 1")
+    value = decimal.Decimal(cleaned) if digits else decimal.Decimal(0)
     if value != value.to_integral_value():
-        raise CliError(f"invalid step {text!r}: not an integer")
+        raise CliError(f"invalid step {shown}: not an integer")
     step = int(value)
     if step > _xp.MAX_STEP:
-        raise CliError(f"invalid step {text!r}: steps must be <= 2**63 - 1")
+        raise CliError(f"invalid step {shown}: steps must be <= 2**63 - 1")
     return step
 
 
@@ -110,6 +184,8 @@ def parse_steps(text: str) -> list[int]:
 
 def parse_size(text: str) -> tuple[float, float]:
     """A figure size ``WIDTHxHEIGHT`` in inches, such as ``8x4.5``."""
+    if len(text) > MAX_STEP_CHARS:
+        raise CliError(f"invalid --size {shorten(text, 40)!r}: expected WIDTHxHEIGHT in inches, such as 8x4.5")
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*[xX×]\s*(\d+(?:\.\d*)?)\s*", text)
     if not match:
         raise CliError(f"invalid --size {text!r}: expected WIDTHxHEIGHT in inches, such as 8x4.5")
@@ -148,16 +224,19 @@ def run_plot(args: argparse.Namespace) -> int:
         momentum = twins[0]
     elif twins:
         momentum = twins
-    plot(
-        schedules,
-        total_steps,
-        labels=args.label or None,
-        ax=figure.add_subplot(),
-        log_y=args.log_y,
-        momentum=momentum,
-        title=args.title,
-        phases=not args.no_phases,
-    )
+    try:
+        plot(
+            schedules,
+            total_steps,
+            labels=args.label or None,
+            ax=figure.add_subplot(),
+            log_y=args.log_y,
+            momentum=momentum,
+            title=args.title,
+            phases=not args.no_phases,
+        )
+    except CONFIG_ERRORS as error:
+        raise CliError(f"cannot plot the schedule(s): {_reason(error)}") from None
     try:
         save_figure(figure, args.output)
     except (OSError, ValueError) as error:
@@ -210,9 +289,14 @@ def _format_number(key: str, value: float) -> str:
 
 def run_table(args: argparse.Namespace) -> int:
     schedule = load_schedule(args.config)
-    rows = tabulate(schedule, parse_steps(args.at))
+    steps = parse_steps(args.at)
+    try:
+        rows = tabulate(schedule, steps)
+        header = json.dumps(schedule.to_config()) if args.format == "json" else repr(schedule)
+    except CONFIG_ERRORS as error:
+        raise CliError(f"{shorten(args.config, 120)}: cannot evaluate the schedule: {_reason(error)}") from None
     if args.format == "json":
-        print(json.dumps({"schedule": schedule.to_config(), "rows": rows}, allow_nan=True))
+        print(json.dumps({"schedule": json.loads(header), "rows": rows}, allow_nan=True))
         return 0
     keys = list(rows[0])
     cells = [[str(row["step"])] + [_format_number(key, row[key]) for key in keys[1:]] for row in rows]
@@ -222,7 +306,7 @@ def run_table(args: argparse.Namespace) -> int:
             print(",".join(line))
         return 0
     widths = [max(len(key), *(len(line[i]) for line in cells)) for i, key in enumerate(keys)]
-    print("# " + repr(schedule))
+    print("# " + header)
     if _xp.MLX is None:
         print("# MLX is not importable: NumPy float64 reference only")
     print("  ".join(key.rjust(width) for key, width in zip(keys, widths, strict=True)))
@@ -256,7 +340,7 @@ def _docstring_parts(cls: type) -> tuple[str, str]:
 
 
 def describe_class(name: str) -> dict[str, Any]:
-    """Name, module, one-line summary and formula, and parameters (type, default) of a registered schedule."""
+    """Name, module, one-line summary and formula, and parameters (type, range, default) of a registered schedule."""
     cls = schedule_class(name)
     summary, formula = _docstring_parts(cls)
     parameters: list[dict[str, Any]] = []
@@ -265,6 +349,9 @@ def describe_class(name: str) -> dict[str, Any]:
         if not field.init:
             continue
         entry: dict[str, Any] = {"name": field.name, "type": str(field.type)}
+        spec = spec_of(field)
+        if spec is not None:
+            entry["range"] = spec.describe()
         if field.default is not dataclasses.MISSING:
             entry["default"] = field.default
         elif field.default_factory is not dataclasses.MISSING:
@@ -301,6 +388,9 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"    {entry['summary']}")
         if entry["formula"]:
             print(f"    formula: {entry['formula']}")
+        for parameter in entry["parameters"]:
+            if "range" in parameter:
+                print(f"    {parameter['name']}: {parameter['range']}")
     return 0
 
 
@@ -314,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plot, tabulate and list learning-rate schedules given as JSON configs "
         "(Schedule.to_config() output, from a file or inline as '{...}').",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{plot,table,list}")
 
     plot = commands.add_parser("plot", help="plot one or several schedules into an image file")
@@ -350,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"mlx-lrsched: error: {error}", file=sys.stderr)
         return error.status
+    except CONFIG_ERRORS as error:  # a path the checks above missed: still one line, never a traceback
+        print(f"mlx-lrsched: error: {shorten(f'{type(error).__name__}: {_reason(error)}')}", file=sys.stderr)
+        return USAGE_ERROR
     except BrokenPipeError:  # `mlx-lrsched list | head`: the reader left; stop quietly, no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

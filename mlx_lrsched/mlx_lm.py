@@ -9,13 +9,16 @@ accepts every mlx-lrsched schedule name in the same format. :func:`from_mlx_opti
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _check
+from . import _check, _spec
 from .base import Schedule, from_config, schedule_class, schedule_names
 from .compose import Join
 from .cyclic import CosineRestarts
@@ -49,13 +52,53 @@ MLX_SCHEDULE_NAMES: tuple[str, ...] = tuple(_MLX_SIGNATURES)
 
 _CONFIG_KEYS = ("name", "arguments", "kwargs", "warmup", "warmup_init")
 
+_CONFIG_ALIASES = {
+    "warmup_steps": "warmup",
+    "num_warmup_steps": "warmup",
+    "warmup_iters": "warmup",
+    "warmup_updates": "warmup",
+    "lr_warmup": "warmup",
+    "lr_warmup_steps": "warmup",
+    "warmup_lr": "warmup_init",
+    "warmup_init_lr": "warmup_init",
+    "warmup_start_lr": "warmup_init",
+    "warmup_min_lr": "warmup_init",
+    "minimum": "warmup_init",
+    "args": "arguments",
+    "params": "arguments",
+    "schedule": "name",
+    "type": "name",
+}
+"""Keys other configs use for mlx-lm's (HF/timm/PyTorch spellings): the suggestion for an unknown key."""
+
 Label = Callable[[str], str]
+
+
+def _key_hint(key: Any) -> str:
+    """`` (did you mean 'warmup'?)`` for an unknown ``lr_schedule`` key: a known alias first, then the closest key."""
+    if isinstance(key, str) and key in _CONFIG_ALIASES:
+        return f" (did you mean {_CONFIG_ALIASES[key]!r}?)"
+    return _check.suggestion(key, _CONFIG_KEYS)
+
+
+def _integral(value: Any) -> Any:
+    """An integral float (``1000.0``, what mlx-lm's YAML loader makes of ``1e3``) as an ``int``; else ``value``.
+
+    mlx-lm passes such floats on to ``mlx.optimizers``, which computes with them as it would with the
+    integer; a non-integral float is left for the integer check to refuse, naming the argument.
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+    return value
 
 
 def _unknown_name(owner: str, name: Any) -> ValueError:
     valid = (*MLX_SCHEDULE_NAMES, *schedule_names())
     return ValueError(
-        f"{owner}: unknown schedule name {name!r}{_check.suggestion(name, valid)}; valid names: mlx.optimizers "
+        f"{owner}: unknown schedule name {_check.preview(name)}{_check.suggestion(name, valid)}; "
+        "valid names: mlx.optimizers "
         f"{', '.join(MLX_SCHEDULE_NAMES)}; mlx_lrsched {', '.join(schedule_names())}"
     )
 
@@ -68,9 +111,9 @@ def _bind(owner: str, name: str, args: Sequence[Any], kwargs: Mapping[str, Any])
         total = len(signature.parameters)
         required = sum(parameter.default is _P.empty for parameter in signature.parameters.values())
         count = str(total) if required == total else f"{required} to {total}"
+        given = f"{_check.preview(list(args))}{f' and {_check.preview(dict(kwargs))}' if kwargs else ''}"
         raise ValueError(
-            f"{owner}: {name}{signature} takes {count} arguments, got "
-            f"{list(args)}{f' and {dict(kwargs)}' if kwargs else ''} ({error})"
+            f"{owner}: {name}{signature} takes {count} arguments, got {given} ({_check.shorten(str(error))})"
         ) from None
     bound.apply_defaults()
     return dict(bound.arguments)
@@ -86,7 +129,7 @@ def _sub_schedule(owner: str, name: str, value: Any) -> Schedule:
         return from_mlx_optimizers(value[0], *value[1:])
     raise TypeError(
         f"{owner}: {name} must be a Schedule, a config dict or a sequence (mlx_name, *arguments), "
-        f"got {type(value).__name__} {value!r}"
+        f"got {type(value).__name__} {_check.preview(value)}"
     )
 
 
@@ -97,7 +140,8 @@ def _build_mlx(owner: str, name: str, arguments: dict[str, Any], label: Label) -
         return _check.non_negative(owner, label("init"), arguments["init"])
 
     def steps(key: str) -> int:
-        return _check.integer(owner, label(key), arguments[key], low=1)  # mlx raises below 1 as well
+        # mlx raises below 1 as well; an integral float (YAML's 1e3) is the integer to mlx
+        return _check.integer(owner, label(key), _integral(arguments[key]), low=1)
 
     if name == "exponential_decay":
         # mlx grows without bound for a rate above 1, which no optimizer survives: refuse it.
@@ -121,6 +165,8 @@ def _build_mlx(owner: str, name: str, arguments: dict[str, Any], label: Label) -
     if not parts:
         raise ValueError(f"{owner}: {label('schedules')} must not be empty")
     boundaries = arguments["boundaries"]
+    if isinstance(boundaries, Sequence) and not isinstance(boundaries, (str, bytes)):
+        boundaries = [_integral(boundary) for boundary in boundaries]
     if parts[1:] or not isinstance(boundaries, Sequence) or boundaries:
         boundaries = _check.increasing_steps(owner, label("boundaries"), boundaries)
     if len(boundaries) != len(parts) - 1:
@@ -173,9 +219,9 @@ def from_mlx_optimizers(name: str, *args: Any, **kwargs: Any) -> Schedule:
     References:
         ``mlx.optimizers`` schedulers (``mlx/optimizers/schedulers.py``).
     """
-    owner = f"mlx.optimizers.{name}" if isinstance(name, str) else "from_mlx_optimizers"
-    if name not in _MLX_SIGNATURES:
+    if not isinstance(name, str) or name not in _MLX_SIGNATURES:
         raise _unknown_name("from_mlx_optimizers", name)
+    owner = f"mlx.optimizers.{name}"
     return _build_mlx(owner, name, _bind(owner, name, args, kwargs), lambda key: key)
 
 
@@ -196,7 +242,15 @@ def _own_schedule(owner: str, name: str, arguments: Sequence[Any], kwargs: Mappi
         if key in config:
             raise ValueError(f"{owner}: kwargs[{key!r}] repeats arguments[{fields.index(key)}] ({key})")
         config[key] = value
+    # a step count written 1e3 in YAML arrives as 1000.0: the integer, as for mlx.optimizers' arguments
+    counts = {field.name for field in dataclasses.fields(cls) if _is_count(field)}
+    config = {key: _integral(value) if key in counts else value for key, value in config.items()}
     return from_config({"name": name, **config})
+
+
+def _is_count(field: dataclasses.Field[Any]) -> bool:
+    spec = _spec.spec_of(field)
+    return spec is not None and spec.kind == "int"
 
 
 def from_mlx_lm_config(config: Mapping[str, Any]) -> Schedule:
@@ -217,7 +271,10 @@ def from_mlx_lm_config(config: Mapping[str, Any]) -> Schedule:
     schedule (``"OneCycle"``, ``"CyclicLR"``, ...) with ``arguments`` in field order and/or ``kwargs`` by
     field name; its warmup ends at the schedule's own value at step 0. Unlike mlx-lm, unknown keys raise
     instead of being ignored (a misspelt ``warmup_steps`` would silently drop the warmup); ``warmup_init``
-    without ``warmup`` is ignored, as in mlx-lm.
+    without ``warmup`` is ignored, as in mlx-lm. Step counts (``warmup``, ``decay_steps``, a schedule's
+    ``total_steps``, ...) may be integral floats, as mlx-lm's YAML loader reads ``1e3`` (``1000.0``) and
+    mlx-lm passes it on; a fractional one raises naming the argument. An unknown key suggests the key meant
+    (``warmup_steps``: ``warmup``).
 
     Args:
         config: ``{"name": ..., "arguments": [...], "warmup": W, "warmup_init": x}`` (mlx-lm's
@@ -244,11 +301,14 @@ def from_mlx_lm_config(config: Mapping[str, Any]) -> Schedule:
     if isinstance(config, Mapping) and "lr_schedule" in config and "name" not in config:
         config = config["lr_schedule"]
     if not isinstance(config, Mapping):
-        raise TypeError(f"{owner} must be a dict with a 'name' key, got {type(config).__name__} {config!r}")
+        raise TypeError(
+            f"{owner} must be a dict with a 'name' key, got {type(config).__name__} {_check.preview(config)}"
+        )
     for key in config:
         if key not in _CONFIG_KEYS:
-            hint = _check.suggestion(key, _CONFIG_KEYS)
-            raise ValueError(f"{owner}: unknown key {key!r}{hint}; valid keys: {', '.join(_CONFIG_KEYS)}")
+            raise ValueError(
+                f"{owner}: unknown key {_check.preview(key)}{_key_hint(key)}; valid keys: {', '.join(_CONFIG_KEYS)}"
+            )
     if "name" not in config:
         raise ValueError(f"{owner}: missing the key 'name'")
     name = config["name"]
@@ -260,11 +320,13 @@ def from_mlx_lm_config(config: Mapping[str, Any]) -> Schedule:
         raise ValueError(f"{owner}: missing the key 'arguments'")
     arguments = config.get("arguments", [])
     if isinstance(arguments, (str, bytes, Mapping)) or not isinstance(arguments, Sequence):
-        raise TypeError(f"{owner}: arguments must be a list, got {type(arguments).__name__} {arguments!r}")
+        raise TypeError(
+            f"{owner}: arguments must be a list, got {type(arguments).__name__} {_check.preview(arguments)}"
+        )
     kwargs = config.get("kwargs", {})
     if not isinstance(kwargs, Mapping):
-        raise TypeError(f"{owner}: kwargs must be a dict, got {type(kwargs).__name__} {kwargs!r}")
-    warmup = _check.integer(owner, "warmup", config.get("warmup", 0))
+        raise TypeError(f"{owner}: kwargs must be a dict, got {type(kwargs).__name__} {_check.preview(kwargs)}")
+    warmup = _check.integer(owner, "warmup", _integral(config.get("warmup", 0)))
 
     if mlx_name:
         bound = _bind(owner, name, arguments, kwargs)

@@ -219,6 +219,51 @@ def test_list_json_matches_the_dataclass_fields():
         assert entry["summary"] and entry["formula"], entry["name"]
 
 
+# The peers' own defaults (PyTorch's read from its signatures in test_defaults.py; Keras/optax documented):
+# what ``mlx-lrsched list`` shows must be these numbers, not merely whatever the dataclass says.
+PEER_DEFAULTS = {
+    ("ReduceOnPlateau", "factor"): 0.1,
+    ("ReduceOnPlateau", "patience"): 10,
+    ("ReduceOnPlateau", "mode"): "min",
+    ("ReduceOnPlateau", "threshold"): 1e-4,
+    ("ReduceOnPlateau", "threshold_mode"): "rel",
+    ("ReduceOnPlateau", "cooldown"): 0,
+    ("ReduceOnPlateau", "min_lr"): 0.0,
+    ("ReduceOnPlateau", "eps"): 1e-8,
+    ("OneCycle", "pct_start"): 0.3,
+    ("OneCycle", "anneal"): "cos",
+    ("OneCycle", "div_factor"): 25.0,
+    ("OneCycle", "final_div_factor"): 1e4,
+    ("OneCycle", "three_phase"): False,
+    ("OneCycleMomentum", "base_momentum"): 0.85,
+    ("OneCycleMomentum", "max_momentum"): 0.95,
+    ("CyclicLR", "step_size_down"): None,
+    ("CyclicLR", "mode"): "triangular",
+    ("CyclicLR", "gamma"): 1.0,
+    ("StepDecay", "gamma"): 0.1,
+    ("MultiStepDecay", "gamma"): 0.1,
+    ("PolynomialDecay", "power"): 1.0,
+    ("PolynomialDecay", "cycle"): False,
+    ("CosineRestarts", "t_mult"): 1,
+    ("CosineRestarts", "end_lr"): 0.0,
+    ("CosineDecay", "end_lr"): 0.0,
+    ("ExponentialDecay", "staircase"): False,
+    ("InverseTimeDecay", "staircase"): False,
+}
+
+
+def test_list_json_shows_the_peer_libraries_defaults():
+    result = run("list", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {
+        (entry["name"], parameter["name"]): parameter.get("default", "<required>")
+        for entry in json.loads(result.stdout)
+        for parameter in entry["parameters"]
+    }
+    wrong = {key: (listed.get(key), want) for key, want in PEER_DEFAULTS.items() if listed.get(key, "<absent>") != want}
+    assert not wrong, wrong
+
+
 def test_list_of_an_unknown_name_names_the_valid_ones():
     assert_one_line_error(run("list", "Cosine"), 2, "unknown schedule name 'Cosine'", "CosineDecay")
 

@@ -17,11 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import config_strategy, configs, public_schedule_names
 
+from mlx_lrsched._xp import MAX_STEP
 from mlx_lrsched.base import Schedule, from_config
 
 NAMES = public_schedule_names()
@@ -76,7 +78,25 @@ def assert_clean(config: Any) -> None:
         message = str(error)
         assert (message and "\n" not in message.strip()) or "JSON" in message, repr(message)
     else:
-        assert isinstance(schedule, Schedule)
+        assert_sound(schedule)
+
+
+CHECK_STEPS = np.array([0, 1, 7, 1000, 10**9, 2**53 + 1, MAX_STEP], dtype=np.int64)
+
+
+def assert_sound(schedule: Any) -> None:
+    """An accepted config is a real schedule: it round-trips through its config and JSON to an equal
+    schedule that gives the same values, and its values are finite, non-negative (unless it is ``signed``)
+    and at most its ``peak`` in magnitude, at small and huge steps."""
+    assert isinstance(schedule, Schedule)
+    again = from_config(schedule.to_config())
+    assert again == schedule and from_config(schedule.to_json()) == schedule
+    values = schedule(CHECK_STEPS)
+    assert values.dtype == np.float64 and values.shape == CHECK_STEPS.shape
+    assert np.all(np.isfinite(values)), (schedule, values)
+    assert schedule.signed or np.all(values >= 0.0), (schedule, values)
+    assert np.all(np.abs(values) <= schedule.peak * (1 + 1e-9) + 1e-300), (schedule, schedule.peak, values)
+    np.testing.assert_array_equal(again(CHECK_STEPS), values)
 
 
 @fuzz
@@ -94,8 +114,8 @@ def test_mutated_valid_configs_give_a_schedule_or_a_clean_error(config):
 
 @settings(max_examples=60, suppress_health_check=list(HealthCheck))
 @given(config=configs())
-def test_valid_configs_always_build(config):
-    assert isinstance(from_config(config), Schedule)
+def test_valid_configs_always_build_sound_schedules(config):
+    assert_sound(from_config(config))
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import struct
 import subprocess
@@ -93,14 +94,233 @@ def test_the_committed_gallery_has_the_same_files_and_sizes(generated):
         assert png_header_and_text(COMMITTED / path.name)[0] == png_header_and_text(path)[0], path.name
 
 
+# ------------------------------------------------------------------------------------------ plotted values
+# The primary check: the curve each panel draws, read back from the figure, against the schedule's formula
+# written out here (never through the package), so a change of behaviour or of a default the panel relies
+# on (PolynomialDecay's power, OneCycleMomentum's momenta) fails on any matplotlib.
+
+PEAK = 0.1
+
+
+def cos_decay(init, steps, end=0.0):
+    return lambda t: end + (init - end) * (1 + np.cos(np.pi * np.minimum(t, steps) / steps)) / 2
+
+
+def step_decay(init, size, gamma):
+    return lambda t: init * gamma ** (t // size)
+
+
+def polynomial(power, steps=800, end=0.001):
+    return lambda t: (PEAK - end) * (1 - np.minimum(t, steps) / steps) ** power + end
+
+
+def polynomial_cycle(t, steps=250, end=0.001):
+    period = steps * np.maximum(np.ceil(t / steps), 1)
+    return (PEAK - end) * (1 - t / period) + end
+
+
+def triangle(t, up, base=0.01, top=PEAK):
+    p = t % (2 * up)
+    return np.where(p <= up, p, 2 * up - p) / up
+
+
+def cyclic(mode, window="linear", up=125):
+    def f(t):
+        h = triangle(t, up)
+        w = {"linear": h, "welch": h * (2 - h), "hann": (1 - np.cos(np.pi * h)) / 2}[window]
+        scale = {"triangular": 1.0, "triangular2": 0.5 ** (t // (2 * up)), "exp_range": 0.998**t}[mode]
+        return 0.01 + (PEAK - 0.01) * w * scale
+
+    return f
+
+
+def ced(t, staircase=False, min_lr=0.0, signed=False):
+    envelope = 0.7 ** ((t // 200) if staircase else t / 200)
+    angle = 2 * np.pi * (t % 200) / 200
+    if signed:
+        return PEAK * envelope * np.cos(angle)
+    return min_lr + (PEAK - min_lr) * envelope * (1 + np.cos(angle)) / 2
+
+
+def restarts(t, first, mult, m_mul):
+    out = np.empty(len(t))
+    for k, step in enumerate(t.tolist()):
+        index, start, length = 0, 0, first
+        while step >= start + length:
+            index, start, length = index + 1, start + length, length * mult
+        out[k] = PEAK * m_mul**index * (1 + math.cos(math.pi * (step - start) / length)) / 2
+    return out
+
+
+def one_cycle(t, three_phase=False, anneal="cos", momentum=False, total=1000, pct=0.3):
+    """PyTorch's OneCycleLR.get_lr with its defaults (div 25, final div 1e4, momenta 0.85 / 0.95)."""
+    initial, final = PEAK / 25.0, PEAK / 25.0 / 1e4
+    if momentum:
+        low, high = 0.85, 0.95
+        values = [(high, low), (low, high), (high, high)] if three_phase else [(high, low), (low, high)]
+    else:
+        values = (
+            [(initial, PEAK), (PEAK, initial), (initial, final)] if three_phase else [(initial, PEAK), (PEAK, final)]
+        )
+    ends = [pct * total - 1, 2 * pct * total - 2, total - 1] if three_phase else [pct * total - 1, total - 1]
+    out = []
+    for step in np.minimum(t, total - 1).tolist():
+        begin = 0.0
+        for i, end_step in enumerate(ends):
+            if step <= end_step or i == len(ends) - 1:
+                x = (step - begin) / (end_step - begin)
+                start, end = values[i]
+                if anneal == "linear":
+                    out.append((end - start) * x + start)
+                else:
+                    out.append(end + (start - end) / 2.0 * (math.cos(math.pi * x) + 1))
+                break
+            begin = end_step
+    return np.array(out)
+
+
+def warmup(t, length, target, init=0.0, shape="linear"):
+    d = t / length
+    weight = {"linear": d, "cos": (1 - np.cos(np.pi * d)) / 2, "constant": 0.0 * d}[shape]
+    return np.where(t < length, init + (target(np.zeros_like(t)) - init) * weight, target(np.maximum(t - length, 0)))
+
+
+def wsd(t, shape):
+    d = np.clip((t - 700) / 300, 0, 1)
+    decayed = PEAK * (1 - (np.sqrt(d) if shape == "sqrt" else d))
+    return np.where(t < 100, PEAK * t / 100, np.where(t < 700, PEAK, decayed))
+
+
+FORMULAS = {
+    ("Constant", "lr=0.1"): lambda t: np.full(len(t), 0.1),
+    ("Constant", "lr=0.05"): lambda t: np.full(len(t), 0.05),
+    ("StepDecay", "step_size=250, gamma=0.5"): step_decay(PEAK, 250, 0.5),
+    ("MultiStepDecay", "milestones=[300, 600, 900], gamma=0.1"): lambda t: (
+        PEAK * 0.1 ** ((t >= 300).astype(int) + (t >= 600) + (t >= 900))
+    ),
+    ("PiecewiseConstant", "boundaries=[200, 500]"): lambda t: np.where(t <= 200, PEAK, np.where(t <= 500, 0.05, 0.01)),
+    ("ExponentialDecay", "continuous, rate 0.96 / 50 steps"): lambda t: PEAK * 0.96 ** (t / 50),
+    ("ExponentialDecay", "staircase"): lambda t: PEAK * 0.96 ** (t // 50),
+    ("ExponentialDecay", "transition_begin=200, end_lr=0.02"): lambda t: np.maximum(
+        PEAK * 0.9 ** (np.maximum(t - 200, 0) / 50), 0.02
+    ),
+    ("InverseTimeDecay", "rate 1 / 100 steps"): lambda t: PEAK / (1 + t / 100),
+    ("InverseTimeDecay", "staircase"): lambda t: PEAK / (1 + t // 100),
+    ("PolynomialDecay", "power=1 (linear)"): polynomial(1.0),
+    ("PolynomialDecay", "power=2"): polynomial(2.0),
+    ("PolynomialDecay", "power=0.5"): polynomial(0.5),
+    ("PolynomialDecay", "cycle=True, 250 steps"): polynomial_cycle,
+    ("CosineDecay", "end_lr=0"): cos_decay(PEAK, 1000),
+    ("CosineDecay", "end_lr=0.02, 700 steps"): cos_decay(PEAK, 700, 0.02),
+    ("Warmup", "linear warmup 100 + cosine"): lambda t: warmup(t, 100, cos_decay(PEAK, 900)),
+    ("Warmup", "cos warmup 200 + cosine"): lambda t: warmup(t, 200, cos_decay(PEAK, 800), shape="cos"),
+    ("Warmup", "constant 0.01 for 100, cosine from 0.08"): lambda t: warmup(
+        t, 100, cos_decay(0.08, 900), 0.01, "constant"
+    ),
+    ("Linear", "0.1 -> 0.01 over 800"): lambda t: PEAK + (0.01 - PEAK) * np.minimum(t, 800) / 800,
+    ("Ramp", "cos, 0.1 -> 0.01 over 800"): lambda t: (
+        PEAK + (0.01 - PEAK) * (1 - np.cos(np.pi * np.minimum(t, 800) / 800)) / 2
+    ),
+    ("Ramp", "sqrt, 0.01 -> 0.1 over 800"): lambda t: 0.01 + (PEAK - 0.01) * np.sqrt(np.minimum(t, 800) / 800),
+    ("InverseSqrt", "warmup 100"): lambda t: np.where(t < 100, PEAK * t / 100, PEAK * np.sqrt(100 / np.maximum(t, 1))),
+    ("InverseSqrt", "warmup 100, timescale 400"): lambda t: np.where(
+        t < 100, PEAK * t / 100, PEAK * np.sqrt(400 / (t - 100 + 400))
+    ),
+    ("WSD", "linear decay"): lambda t: wsd(t, "linear"),
+    ("WSD", "1-sqrt decay"): lambda t: wsd(t, "sqrt"),
+    ("PerEpoch", "exp(-0.5 e), 100 steps/epoch"): lambda t: PEAK * np.exp(-0.5 * (t // 100)),
+    ("Join", "constant, then cosine at 300"): lambda t: np.where(
+        t < 300, 0.05, cos_decay(PEAK, 700)(np.maximum(t - 300, 0))
+    ),
+    ("Scale", "0.5 x cosine"): lambda t: 0.5 * cos_decay(PEAK, 1000)(t),
+    ("Product", "cosine x steps"): lambda t: cos_decay(PEAK, 1000)(t) * 0.7 ** (t // 250),
+    ("Clip", "cosine clipped to [0.02, 0.08]"): lambda t: np.clip(cos_decay(PEAK, 1000)(t), 0.02, 0.08),
+    ("CyclicLR", "triangular"): cyclic("triangular"),
+    ("CyclicLR", "triangular2"): cyclic("triangular2"),
+    ("CyclicLR", "exp_range, gamma=0.998"): cyclic("exp_range"),
+    **{("CyclicLR windows", w): cyclic("triangular", w, up=250) for w in ("linear", "welch", "hann")},
+    ("CyclicExponentialDecay", "raised cosine, rate 0.7 / period 200"): ced,
+    ("CyclicExponentialDecay", "staircase, min_lr=0.01"): lambda t: ced(t, staircase=True, min_lr=0.01),
+    ("CyclicExponentialDecay", "signed_cosine (seed 002, goes negative)"): lambda t: ced(t, signed=True),
+    ("CosineRestarts", "period 200"): lambda t: restarts(t, 200, 1, 1.0),
+    ("CosineRestarts", "period 100, t_mult=2, m_mul=0.8"): lambda t: restarts(t, 100, 2, 0.8),
+    ("OneCycle", "cos (PyTorch default)"): one_cycle,
+    ("OneCycle", "three_phase, linear"): lambda t: one_cycle(t, three_phase=True, anneal="linear"),
+    ("OneCycleMomentum", "cos (PyTorch default)"): lambda t: one_cycle(t, momentum=True),
+    ("OneCycleMomentum", "three_phase, linear"): lambda t: one_cycle(
+        t, three_phase=True, anneal="linear", momentum=True
+    ),
+}
+COMBINED_FORMULAS = {
+    "StepDecay": FORMULAS["StepDecay", "step_size=250, gamma=0.5"],
+    "ExponentialDecay": FORMULAS["ExponentialDecay", "continuous, rate 0.96 / 50 steps"],
+    "CosineDecay": FORMULAS["CosineDecay", "end_lr=0"],
+    "Warmup + cosine": FORMULAS["Warmup", "linear warmup 100 + cosine"],
+    "WSD": FORMULAS["WSD", "linear decay"],
+    "CyclicLR triangular2": FORMULAS["CyclicLR", "triangular2"],
+    "CyclicExponentialDecay": FORMULAS["CyclicExponentialDecay", "raised cosine, rate 0.7 / period 200"],
+    "OneCycle": FORMULAS["OneCycle", "cos (PyTorch default)"],
+}
+
+
+def plotted_curves(ax, labels) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """label -> (steps, values) of the curves an axes draws (phase markers and other lines left out)."""
+    curves = {}
+    for line in ax.get_lines():
+        if line.get_label() in labels:
+            curves[line.get_label()] = (np.asarray(line.get_xdata()), np.asarray(line.get_ydata(), dtype=np.float64))
+    assert set(curves) == set(labels), (sorted(curves), sorted(labels))
+    return curves
+
+
+def assert_curve(steps, values, formula, where) -> None:
+    assert np.array_equal(steps, np.round(steps)) and len(steps) >= 500, where
+    t = steps.astype(np.int64)
+    np.testing.assert_allclose(values, formula(t), rtol=1e-9, atol=1e-15, err_msg=where)
+
+
+def test_every_panel_plots_its_formula():
+    from matplotlib import pyplot
+
+    gallery = load_script()
+    for family, titles in gallery.families().items():
+        figure = gallery.render_family(family, titles)
+        try:
+            for ax, title in zip(figure.axes, titles, strict=False):
+                labels = list(gallery.PANELS[title].variants)
+                missing = [label for label in labels if (title, label) not in FORMULAS]
+                assert not missing, f"add a formula for panel {title!r}: {missing}"
+                for label, (steps, values) in plotted_curves(ax, labels).items():
+                    assert_curve(steps, values, FORMULAS[title, label], f"{family}: {title}: {label}")
+        finally:
+            pyplot.close(figure)
+
+
+def test_the_combined_figure_plots_its_formulas():
+    from matplotlib import pyplot
+
+    from mlx_lrsched.base import schedule_names
+
+    gallery = load_script()
+    figure = gallery.render_combined(set(schedule_names()))
+    try:
+        labels = [label for label, config in gallery.COMBINED.items() if config["name"] in set(schedule_names())]
+        assert set(labels) <= set(COMBINED_FORMULAS), sorted(set(labels) - set(COMBINED_FORMULAS))
+        for label, (steps, values) in plotted_curves(figure.axes[0], labels).items():
+            assert_curve(steps, values, COMBINED_FORMULAS[label], f"all.png: {label}")
+    finally:
+        pyplot.close(figure)
+
+
 def test_the_committed_gallery_has_the_same_pixels(generated):
+    # Secondary: the values are checked above on any matplotlib; pixels only on the one that drew them.
     for path in sorted(generated.iterdir()):
         committed = COMMITTED / path.name
         version = png_header_and_text(committed)[1].get("Matplotlib")
         if version != matplotlib.__version__:
             pytest.skip(f"gallery rendered with matplotlib {version}, this is {matplotlib.__version__}")
         same = np.array_equal(mpimg.imread(committed), mpimg.imread(path))
-        assert same, f"docs/gallery/{path.name} is stale: run python docs/make_gallery.py"
+        assert same, f"docs/gallery/{path.name} differs from what docs/make_gallery.py draws (values pass above)"
 
 
 def test_every_pure_schedule_has_a_panel_and_feedback_ones_are_skipped():

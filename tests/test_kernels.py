@@ -131,7 +131,7 @@ FEEDBACK_BASES = [
     OneCycle(0.1, total_steps=10_000),
 ]
 FEEDBACK_EXTRA_KERNELS = {("ReduceOnPlateau", "OneCycle"): 2, ("GradNormScaled", "OneCycle"): 2}
-"""Measured on MLX 0.32.4: the feedback multiplier and its ``min_lr`` clamp on the 1-cycle's where chain are too deep."""
+"""Measured on MLX 0.32.4: the multiplier and its ``min_lr`` clamp on the 1-cycle's where chain are too deep."""
 
 
 def _feedback_params() -> list[object]:

@@ -62,7 +62,20 @@ def torch_rates(config: dict[str, Any], lr: float, metrics: list[float]) -> list
     return torch_run(config, lr, metrics)[0]
 
 
-def test_cases_cover_every_branch() -> None:
+def ours_run(config: dict[str, Any], lr: float, metrics: list[float]) -> tuple[list[float], list[bool]]:
+    """Our NumPy-path rate and the flag ``update`` returned, after every update."""
+    plateau = ReduceOnPlateau(lr, **config)
+    flags = [plateau.update(metric) for metric in metrics[:1]]
+    rates = [float(plateau(np.int64(0)))]
+    for metric in metrics[1:]:
+        flags.append(plateau.update(metric))
+        rates.append(float(plateau(np.int64(0))))
+    return rates, flags
+
+
+def test_cases_cover_every_branch_and_ours_reduces_exactly_when_torch_does() -> None:
+    """The cases reach every branch (in PyTorch's run), and our ``update`` reports a reduction exactly when
+    PyTorch's rate changes, including the attempts that eps or min_lr turn into no change."""
     cases = [random_case(seed) for seed in range(NUM_CASES)]
     configs = [config for config, _, _ in cases]
     assert {(c["mode"], c["threshold_mode"]) for c in configs} == {
@@ -71,9 +84,24 @@ def test_cases_cover_every_branch() -> None:
         ("max", "rel"),
         ("max", "abs"),
     }
-    assert any(c["cooldown"] > 0 for c in configs) and any(c["min_lr"] > 0 for c in configs)
-    reductions = [len(set(torch_rates(*case))) - 1 for case in cases]
+    reductions, skipped, floored = [], 0, 0
+    for config, lr, metrics in cases:
+        rates, counters = torch_run(config, lr, metrics)
+        changed = [b != a for a, b in zip([lr, *rates], rates, strict=False)]
+        ours, flags = ours_run(config, lr, metrics)
+        assert flags == changed, config
+        np.testing.assert_allclose(ours, rates, rtol=1e-12, err_msg=str(config))
+        reductions.append(sum(changed))
+        # an attempt PyTorch made but did not apply: patience ran out, the rate stayed
+        previous = [(None, 0, 0), *counters]
+        for before, after, change in zip(previous, counters, changed, strict=False):
+            (best_before, bad_before, cool_before), (best, bad, _) = before, after
+            attempt = best == best_before and bad_before == config["patience"] and cool_before == 0 and bad == 0
+            skipped += attempt and not change
+        floored += config["min_lr"] > 0 and rates[-1] == config["min_lr"] and any(changed)
     assert sum(r > 0 for r in reductions) > NUM_CASES // 2 and max(reductions) >= 3
+    assert any(c["cooldown"] > 0 for c, r in zip(configs, reductions, strict=True) if r > 1)
+    assert skipped > 0 and floored > 0
     assert any(np.isnan(case[2]).any() for case in cases)
 
 

@@ -11,7 +11,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 import pytest
-from mlx.utils import tree_flatten
+from mlx.utils import tree_flatten, tree_map
 
 from mlx_lrsched.decay import CosineDecay
 from mlx_lrsched.training import CompiledStep, FrozenScheduleError, ScheduleGuard, compile_step
@@ -319,3 +319,119 @@ def test_compile_step_rejects_bad_arguments(kwargs: dict[str, Any], error: type[
 def test_guard_rejects_negative_checks() -> None:
     with pytest.raises(ValueError, match="checks must be an integer >= 0, got -2"):
         ScheduleGuard(optim.SGD(learning_rate=0.1), checks=-2)
+
+
+# -- a learning rate assigned by hand while a schedule is set (mlx-examples transformer_lm's warm-up line)
+
+
+def _assigning_loop(optimizer: Any, model: Weights, steps: int, compiled: CompiledStep[[], mx.array]) -> list[Any]:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for it in range(steps):
+            optimizer.learning_rate = min(1.0, (it + 1) / 10) * 0.5  # transformer_lm: lr = min(1, it / warmup) * lr
+            compiled()
+    return [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_assigning_the_learning_rate_while_a_schedule_is_set_warns_once() -> None:
+    model = Weights()
+    optimizer = optim.SGD(learning_rate=CosineDecay(0.5, decay_steps=8, end_lr=0.05))
+    step = compile_step(make_step(model, optimizer), model, optimizer)
+    caught = _assigning_loop(optimizer, model, 5, step)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "optimizer.learning_rate was assigned by hand" in message
+    assert "schedule" in message and "ignored" in message
+    assert caught[0].filename == __file__  # points at the loop, not at mlx_lrsched
+    # the schedule really does win: the rate stored by the last update is eta(4), not the assigned 0.25
+    assert optimizer.learning_rate.item() == pytest.approx(cosine_oracle(4), rel=1e-6)
+    # once per optimizer: a new compiled step for the same optimizer stays quiet
+    again = compile_step(make_step(model, optimizer), model, optimizer)
+    assert _assigning_loop(optimizer, model, 3, again) == []
+
+
+def test_assigning_a_plain_float_learning_rate_does_not_warn_and_takes_effect() -> None:
+    model = Weights()
+    optimizer = optim.SGD(learning_rate=0.5)  # transformer_lm's case: no schedule, the assignment is the rate
+    step = compile_step(make_step(model, optimizer), model, optimizer)
+    assert _assigning_loop(optimizer, model, 3, step) == []
+    model.w = mx.zeros((3,))
+    optimizer.learning_rate = 0.125
+    step()
+    mx.eval(model.state)
+    np.testing.assert_array_equal(-np.array(model.w) / np.array(GRAD), [0.125] * 3)
+
+
+def test_restoring_the_scheduled_rate_in_place_does_not_warn() -> None:
+    import warnings
+
+    model = Weights()
+    optimizer = optim.SGD(learning_rate=CosineDecay(0.5, decay_steps=8, end_lr=0.05))
+    step = compile_step(make_step(model, optimizer), model, optimizer)
+    for _ in range(3):
+        step()
+    saved = {k: mx.array(optimizer.state[k]) for k in ("step", "learning_rate")}  # a checkpoint of step 3
+    for _ in range(2):
+        step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        optimizer.state["step"], optimizer.state["learning_rate"] = saved["step"], saved["learning_rate"]
+        step()  # an in-place restore puts back schedule(step - 1): not a hand-assigned rate
+    assert optimizer.step.item() == 4
+
+
+# -- optimizer.state replaced after compile_step
+
+
+def test_replacing_optimizer_state_after_compile_step_raises_a_clear_error(tmp_path: Any) -> None:
+    from mlx.utils import tree_unflatten
+
+    model = nn.Linear(2, 1)
+    optimizer = optim.AdamW(learning_rate=1e-2)
+    optimizer.init(model.trainable_parameters())
+    mx.save_safetensors(str(tmp_path / "opt.safetensors"), dict(tree_flatten(optimizer.state)))
+
+    def step(x: mx.array) -> mx.array:
+        loss, grads = nn.value_and_grad(model, lambda m: m(x).sum())(model)
+        optimizer.update(model, grads)
+        return loss
+
+    def loaded() -> dict[str, Any]:
+        return tree_unflatten(list(mx.load(str(tmp_path / "opt.safetensors")).items()))
+
+    # what MLX does on its own: the compiled tree holds the old dict, the new one ends up with tracers
+    tree = [model.state, optimizer.state, mx.random.state]
+    raw = mx.compile(step, inputs=tree, outputs=tree)
+    optimizer.state = loaded()
+    with pytest.raises(RuntimeError, match="without a primitive"):
+        mx.eval(raw(mx.ones((4, 2))), model.state, optimizer.state)
+
+    optimizer.state = loaded()
+    compiled = compile_step(step, model, optimizer)
+    compiled(mx.ones((4, 2)))
+    optimizer.state = loaded()  # e.g. a checkpoint restored by assignment
+    with pytest.raises(RuntimeError, match=r"optimizer\.state was replaced after compile_step") as raised:
+        compiled(mx.ones((4, 2)))
+    assert "restore optimizer.state before calling compile_step, or call compile_step again" in str(raised.value)
+    again = compile_step(step, model, optimizer)  # the documented fix works
+    for _ in range(3):
+        mx.eval(again(mx.ones((4, 2))), model.state, optimizer.state)
+    assert optimizer.step.item() == 3
+
+
+def test_replacing_an_inner_state_of_a_multi_optimizer_is_detected() -> None:
+    model = nn.Linear(3, 1)
+    optimizer = optim.MultiOptimizer([optim.SGD(0.1), optim.Adam(0.01)], [lambda name, _: "bias" in name])
+
+    def step() -> mx.array:
+        loss, grads = nn.value_and_grad(model, lambda m: m(mx.ones((2, 3))).sum())(model)
+        optimizer.update(model, grads)
+        return loss
+
+    compiled = compile_step(step, model, optimizer)
+    compiled()
+    optimizer.optimizers[1].state = tree_map(mx.array, optimizer.optimizers[1].state)
+    with pytest.raises(RuntimeError, match=r"optimizer\.state was replaced"):
+        compiled()
