@@ -24,7 +24,7 @@ from mlx_lrsched.warmup import Warmup
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
+def run(*args: str, prelude: str = "", timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``python -m mlx_lrsched ARGS`` with the repository on ``PYTHONPATH`` (``prelude`` runs first)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if prelude:
@@ -32,7 +32,7 @@ def run(*args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-c", code, *args]
     else:
         command = [sys.executable, "-m", "mlx_lrsched", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def write_config(path: Path, schedule: mlx_lrsched.Schedule) -> str:

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_cli import run as run_cli
 
 import mlx_lrsched
 from mlx_lrsched.cli import MAX_CONFIG_BYTES, MAX_MESSAGE_CHARS, parse_step
@@ -29,14 +30,8 @@ FAST = 30  # seconds: every refusal below is immediate; the hangs of issue 16 ra
 
 
 def run(*args: str, prelude: str = "", timeout: float = FAST) -> subprocess.CompletedProcess[str]:
-    """``python -m mlx_lrsched ARGS`` (after ``prelude``, when given) with the repository on ``PYTHONPATH``."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    if prelude:
-        code = f"{prelude}\nimport sys\nfrom mlx_lrsched.cli import main\nsys.exit(main(sys.argv[1:]))"
-        command = [sys.executable, "-c", code, *args]
-    else:
-        command = [sys.executable, "-m", "mlx_lrsched", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    """``python -m mlx_lrsched ARGS`` (after ``prelude``, when given), with this file's short timeout."""
+    return run_cli(*args, prelude=prelude, timeout=timeout)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
