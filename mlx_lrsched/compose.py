@@ -86,7 +86,8 @@ class Ramp(Schedule):
             if self.lead:
                 done = done + self.lead
         if not rising:
-            left = xp.to_float(end_step - t) if end_step <= MAX_STEP else self.steps - done
+            # offset + steps past 2**63 - 1 would overflow int64: subtract in two steps there
+            left = xp.to_float(end_step - t if end_step <= MAX_STEP else self.steps - (t - offset))
             if self.trail:
                 left = left + self.trail
         low, high = (self.start, self.end) if rising else (self.end, self.start)

@@ -489,3 +489,16 @@ def test_config_of_a_nested_composition_nests_child_configs():
         ],
         "boundaries": [110],
     }
+
+
+def test_a_decay_phase_that_ends_past_the_last_step_is_evaluated_without_overflow():
+    # WSD's decay here starts at step 1,455,430,433,005 and would end past 2**63 - 1 (found by the CI profile).
+    wsd = WSD(0.5, warmup_steps=0, stable_steps=1_455_430_432_994, decay_steps=9_223_370_581_424_342_803)
+    schedule = Warmup(wsd, warmup_steps=11)
+    decay_begin = 11 + 1_455_430_432_994
+    steps = np.array([decay_begin, 2**62, MAX_STEP], dtype=np.int64)
+    # the literal WSD formula: peak * (1 - d), d = (t - decay_begin) / decay_steps, with 1 - d in exact integers
+    decay_steps = 9_223_370_581_424_342_803
+    expected = [0.5 * (decay_steps - (t - decay_begin)) / decay_steps for t in steps.tolist()]
+    np.testing.assert_allclose(schedule(steps), expected, rtol=1e-12)
+    np.testing.assert_allclose(np.array(schedule(mx.array(steps.astype(np.uint64)))), expected, rtol=5e-7)
