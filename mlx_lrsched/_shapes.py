@@ -54,22 +54,6 @@ def mirror_weight(xp: Backend, fraction: Array, shape: str, scale: float = 1.0) 
     return weight(xp, fraction, shape, scale)
 
 
-def anneal(xp: Backend, start: float, end: float, done: Array, length: int, shape: str = "linear") -> Array:
-    """Move from ``start`` (``done = 0``) to ``end`` (``done = length``) along ``shape``.
-
-    ``done`` counts integer steps into the phase (``0 <= done <= length``). The fraction is taken from the
-    end of the phase with the smaller value, so that end is exact and the value keeps its relative
-    precision there; ``shape`` describes :math:`w(d)` from ``start`` (``d = 0``) to ``end`` (``d = 1``).
-    """
-    inverse = 1.0 / max(length, 1)
-    if start == end:
-        return xp.full(done, start)
-    if start < end:  # rising: the fraction done is measured from the low end
-        return start + (end - start) * weight(xp, xp.to_float(done), shape, inverse)
-    left = xp.to_float(length - done)
-    return end + (start - end) * mirror_weight(xp, left, shape, inverse)
-
-
 def blend(xp: Backend, start: Array, end: float, left: Array, length: Array | int, shape: str = "cos") -> Array:
     """An array ``start`` annealed to the number ``end``, with ``left`` integer steps of ``length`` to go.
 

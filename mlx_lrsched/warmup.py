@@ -86,7 +86,7 @@ class Warmup(Schedule):
         return Join((warmup, self.schedule), (self.warmup_steps,))
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        if lowered_is_self(self):  # a stateful schedule: its step-0 value is read in the graph
+        if lowered(self) is self:  # a stateful schedule: its step-0 value is read in the graph
             since = xp.maximum(t, self.warmup_steps) - self.warmup_steps
             after = self.schedule.evaluate(xp, since)
             target = self.schedule.evaluate(xp, since * 0)
@@ -319,8 +319,3 @@ def _first_value(schedule: Schedule) -> float | None:
         return None
     value = float(np.asarray(schedule(np.zeros((), dtype=np.int64))))
     return value if value >= 0.0 else None
-
-
-def lowered_is_self(schedule: Schedule) -> bool:
-    """True when ``schedule`` is not written as a composition (it evaluates its own formula)."""
-    return lowered(schedule) is schedule
