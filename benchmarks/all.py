@@ -3,8 +3,8 @@
 Each benchmark prints its table and writes its JSON to ``--out`` (default ``benchmarks/results/``, or the
 git-ignored ``benchmarks/results/quick/`` with ``--quick``, so a smoke run never replaces the committed
 results); this script also writes ``summary.md`` there: the machine, a table of every goal with whether
-it is met on this machine, then every benchmark's tables, ready to paste into the README's Performance
-section.
+it is met on this machine, then every benchmark's tables. The docs' performance page
+(``docs/guides/performance.md``) includes that file as it is when the site is built.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import mlx.optimizers as optim
 import numpy as np
 
 from mlx_lrsched.base import Constant, Product, Scale, schedule_names
-from mlx_lrsched.compose import Clip, Join, PerEpoch, Ramp
+from mlx_lrsched.compose import Clip, Join, PerEpoch, Ramp, Shift
 from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
 from mlx_lrsched.decay import (
     CosineDecay,
@@ -33,7 +33,10 @@ from mlx_lrsched.decay import (
     StepDecay,
 )
 from mlx_lrsched.feedback import GradNormScaled, ReduceOnPlateau
+from mlx_lrsched.interpolate import PiecewiseInterpolate
+from mlx_lrsched.noise import Noisy
 from mlx_lrsched.one_cycle import OneCycle
+from mlx_lrsched.restarts import Restarts
 from mlx_lrsched.warmup import WSD, InverseSqrt, Linear, Warmup
 
 from . import _common, _pairs
@@ -103,6 +106,19 @@ def cases() -> list[tuple[str, Any, Callable[[Any], Any] | None, str]]:
         ("CyclicLR exp_range", CyclicLR(1e-3, 0.1, 2_000, mode="exp_range", gamma=0.9999), None, ""),
         ("CyclicExponentialDecay", CyclicExponentialDecay(0.1, 0.99, 1_000), None, ""),
         ("CosineRestarts t_mult=2", CosineRestarts(0.1, 1_000, t_mult=2, end_lr=1e-4), None, ""),
+        ("Restarts tanh (timm)", Restarts(0.1, 1_000, shape="tanh", cycle_limit=3), None, ""),
+        ("Restarts 1000/3 steps (HF hard restarts)", Restarts(0.1, 1_000 / 3, cycle_limit=3), None, ""),
+        ("Restarts t_mult=1.5 (Keras)", Restarts(0.1, 1_000, t_mult=1.5, m_mul_mode="amplitude"), None, ""),
+        ("CosineDecay num_cycles=1.5 (HF)", CosineDecay(0.1, total, num_cycles=1.5), None, ""),
+        (
+            "PiecewiseInterpolate (4 points)",
+            PiecewiseInterpolate((0, 3_000, 8_500, total), (4e-3, 0.1, 4e-3, 1e-5)),
+            None,
+            "",
+        ),
+        ("Shift(OneCycle)", Shift(OneCycle(0.1, total), 2_000), None, ""),
+        ("CyclicMomentum triangular", CyclicLR(1e-3, 0.1, 2_000).momentum(), None, ""),
+        ("Noisy(CosineDecay)", Noisy(cosine), None, ""),
         ("Scale(CosineDecay)", Scale(cosine, 0.3), None, ""),
         ("Product(Exponential, Cosine)", Product((ExponentialDecay(1.0, 0.9999), cosine)), None, ""),
         ("Clip(ExponentialDecay)", Clip(ExponentialDecay(0.1, 0.9999), min_lr=1e-3), None, ""),

@@ -22,7 +22,7 @@ import mlx.optimizers as optim
 import numpy as np
 
 from mlx_lrsched.base import Schedule, schedule_names
-from mlx_lrsched.compose import Clip, Join, PerEpoch, Product, Ramp, Scale
+from mlx_lrsched.compose import Clip, Join, PerEpoch, Product, Ramp, Scale, Shift
 from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
 from mlx_lrsched.decay import (
     Constant,
@@ -35,7 +35,10 @@ from mlx_lrsched.decay import (
     StepDecay,
 )
 from mlx_lrsched.feedback import GradNormScaled, ReduceOnPlateau
+from mlx_lrsched.interpolate import PiecewiseInterpolate
+from mlx_lrsched.noise import Noisy
 from mlx_lrsched.one_cycle import OneCycle
+from mlx_lrsched.restarts import Restarts
 from mlx_lrsched.warmup import WSD, InverseSqrt, Linear, Warmup
 
 from . import _common
@@ -73,6 +76,14 @@ def ours() -> list[tuple[str, Schedule]]:
         ("CyclicLR exp_range hann", CyclicLR(1e-3, 0.1, 2_000, mode="exp_range", gamma=0.999999, window="hann")),
         ("CyclicExponentialDecay", CyclicExponentialDecay(0.1, 0.99, 10_000, min_lr=1e-4)),
         ("CosineRestarts t_mult=2", CosineRestarts(0.1, 1_000, t_mult=2, m_mul=0.9)),
+        ("Restarts tanh (timm)", Restarts(0.1, 10**6, shape="tanh", end_lr=1e-4)),
+        ("Restarts 1e6 / 3 steps (HF hard restarts)", Restarts(0.1, 10**6 / 3, end_lr=1e-4)),
+        ("Restarts t_mult=1.5 (Keras)", Restarts(0.1, 1_000, t_mult=1.5, m_mul=0.9, m_mul_mode="amplitude")),
+        ("CosineDecay num_cycles=1.5 (HF)", CosineDecay(0.1, long, num_cycles=1.5)),
+        ("PiecewiseInterpolate", PiecewiseInterpolate((0, 10**4, 10**8, long), (1e-3, 0.1, 1e-2, 1e-4), "cos")),
+        ("Shift(OneCycle)", Shift(OneCycle(0.1, long), 10**6)),
+        ("CyclicMomentum exp_range", CyclicLR(1e-3, 0.1, 2_000, mode="exp_range", gamma=0.999999).momentum()),
+        ("Noisy(CosineDecay)", Noisy(CosineDecay(0.1, long, 1e-3), start_step=10**3)),
         ("OneCycle cos", OneCycle(0.1, long)),
         ("OneCycle linear three_phase", OneCycle(0.1, long, pct_start=0.25, anneal="linear", three_phase=True)),
         ("OneCycleMomentum", OneCycle(0.1, long).momentum()),

@@ -172,6 +172,14 @@ PANELS: dict[str, Panel] = {
         },
     ),
     "Clip": Panel({"cosine clipped to [0.02, 0.08]": {"schedule": _cos(PEAK, STEPS), "min_lr": 0.02, "max_lr": 0.08}}),
+    "Shift": Panel(
+        {
+            "OneCycle(0.1, 1300) from its step 300": {
+                "schedule": {"name": "OneCycle", "max_lr": PEAK, "total_steps": 1300},
+                "steps": 300,
+            }
+        }
+    ),
     # cyclic
     "CyclicLR": Panel(
         {
@@ -213,6 +221,38 @@ PANELS: dict[str, Panel] = {
             },
         },
     ),
+    "CyclicMomentum": Panel(
+        {
+            "triangular, 0.85 - 0.95": {
+                "schedule": {"name": "CyclicLR", "base_lr": 0.01, "max_lr": PEAK, "step_size_up": 125},
+                "base_momentum": 0.85,
+                "max_momentum": 0.95,
+            },
+        },
+        ylabel="momentum",
+        phases=False,
+    ),
+    # restarts
+    "Restarts": Panel(
+        {
+            "tanh (timm), 3 cycles of 300": {
+                "init_lr": PEAK,
+                "first_period_steps": 300,
+                "shape": "tanh",
+                "cycle_limit": 3,
+                "end_lr": 0.01,
+            },
+            "cycles of 1000 / 3 (HF hard restarts)": {"init_lr": PEAK, "first_period_steps": 1000 / 3},
+            "t_mult=1.5, m_mul=0.6 on the amplitude (Keras)": {
+                "init_lr": PEAK,
+                "first_period_steps": 100,
+                "t_mult": 1.5,
+                "m_mul": 0.6,
+                "end_lr": 0.01,
+                "m_mul_mode": "amplitude",
+            },
+        },
+    ),
     "CosineRestarts": Panel(
         {
             "period 200": {"init_lr": PEAK, "first_period_steps": 200},
@@ -222,6 +262,25 @@ PANELS: dict[str, Panel] = {
                 "t_mult": 2,
                 "m_mul": 0.8,
             },
+        },
+    ),
+    # noise
+    "Noisy": Panel(
+        {
+            "cosine, normal noise (timm's defaults) from step 200": {"schedule": _cos(PEAK, STEPS), "start_step": 200},
+            "cosine, uniform noise, pct 0.2": {
+                "schedule": _cos(PEAK, STEPS),
+                "pct": 0.2,
+                "distribution": "uniform",
+                "seed": 7,
+            },
+        },
+    ),
+    # interpolate
+    "PiecewiseInterpolate": Panel(
+        {
+            "linear, 0.01 -> 0.1 -> 0.001": {"boundaries": [0, 300, 800], "values": [0.01, PEAK, 0.001]},
+            "cos, same points": {"boundaries": [0, 300, 800], "values": [0.01, PEAK, 0.001], "shape": "cos"},
         },
     ),
     # one_cycle
@@ -284,7 +343,8 @@ def family_of(name: str) -> str:
     module = schedule_class(name).__module__.rsplit(".", 1)[-1]
     if module == "base":
         return "decay" if name == "Constant" else "compose"
-    return module
+    # one-schedule modules join the family they belong to: keyframes with the decays, noise with the wrappers
+    return {"interpolate": "decay", "noise": "compose"}.get(module, module)
 
 
 def families() -> dict[str, list[str]]:

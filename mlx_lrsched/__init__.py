@@ -6,8 +6,8 @@ A schedule is an immutable callable ``step -> learning rate``; set it as ``learn
 
 from ._xp import MAX_STEP
 from .base import Schedule, from_config, schedule_names
-from .compose import Clip, Join, PerEpoch, Product, Ramp, Scale
-from .cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
+from .compose import Clip, Join, PerEpoch, Product, Ramp, Scale, Shift
+from .cyclic import CyclicExponentialDecay, CyclicLR, CyclicMomentum
 from .decay import (
     Constant,
     CosineDecay,
@@ -20,10 +20,14 @@ from .decay import (
 )
 from .feedback import GradNormScaled, ReduceOnPlateau
 from .finder import LRRangeResult, lr_range_test
-from .hyper import ScheduledValue, apply_one_cycle, schedule_momentum
+from .hyper import ScheduledValue, apply_one_cycle, apply_schedule, schedule_momentum
+from .interpolate import PiecewiseInterpolate
 from .mlx_lm import MLX_SCHEDULE_NAMES, from_mlx_lm_config, from_mlx_optimizers
+from .noise import Noisy
 from .one_cycle import OneCycle, OneCycleMomentum
+from .peers import from_hf, from_keras, from_optax, from_timm, from_torch
 from .plot import plot
+from .restarts import CosineRestarts, Restarts
 from .training import CompiledStep, FrozenScheduleError, ScheduleGuard, compile_step
 from .warmup import WSD, InverseSqrt, Linear, Warmup
 
@@ -40,6 +44,7 @@ __all__ = [
     "CosineRestarts",
     "CyclicExponentialDecay",
     "CyclicLR",
+    "CyclicMomentum",
     "ExponentialDecay",
     "FrozenScheduleError",
     "GradNormScaled",
@@ -49,25 +54,35 @@ __all__ = [
     "LRRangeResult",
     "Linear",
     "MultiStepDecay",
+    "Noisy",
     "OneCycle",
     "OneCycleMomentum",
     "PerEpoch",
     "PiecewiseConstant",
+    "PiecewiseInterpolate",
     "PolynomialDecay",
     "Product",
     "Ramp",
     "ReduceOnPlateau",
+    "Restarts",
     "Scale",
     "Schedule",
     "ScheduleGuard",
     "ScheduledValue",
+    "Shift",
     "StepDecay",
     "Warmup",
     "apply_one_cycle",
+    "apply_schedule",
     "compile_step",
     "from_config",
+    "from_hf",
+    "from_keras",
     "from_mlx_lm_config",
     "from_mlx_optimizers",
+    "from_optax",
+    "from_timm",
+    "from_torch",
     "lr_range_test",
     "plot",
     "schedule_momentum",

@@ -13,6 +13,8 @@ import reprlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from ._xp import MAX_STEP
 
 
@@ -116,7 +118,9 @@ def choice(owner: str, name: str, value: Any, allowed: Sequence[str]) -> str:
 
 
 def sequence(owner: str, name: str, values: Any, what: str) -> tuple[Any, ...]:
-    """A list or tuple (not a string) of ``what``, as a tuple."""
+    """A list, tuple or 1-d NumPy array (not a string) of ``what``, as a tuple."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return tuple(values.tolist())
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(f"{owner}: {name} must be a list of {what}, got {type(values).__name__} {preview(values)}")
     return tuple(values)

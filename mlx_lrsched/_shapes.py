@@ -11,11 +11,22 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
 
 from ._xp import MAX_STEP, Array, Backend
 
 ANNEAL_SHAPES = ("linear", "cos")
 WEIGHT_SHAPES = ("linear", "cos", "sqrt")
+CURVE_SHAPES = (*WEIGHT_SHAPES, "tanh")
+BOUNDARY_CYCLES = 64
+"""How many cycles ``phase_boundaries`` lists for the infinite cyclic schedules (enough for any plot)."""
+TANH_BOUND = 20.0
+"""``|lb|`` and ``|ub|`` of the tanh curve are at most this: the weight ``1 / (1 + exp(2 z))`` is computed
+from an exact power of two of up to ``4 * 20 / ln 2`` halvings, which float32 holds (``tanh(20)`` is already
+1 in float64)."""
 _HALF_PI = 0.5 * math.pi
 _LN2 = math.log(2.0)
 
@@ -97,6 +108,156 @@ def _log_left(xp: Backend, done: Array, left: Array, total: Array | float, unfin
     return xp.where(near_start, xp.log1p(-done_fraction), xp.log(left_fraction))
 
 
+def power(xp: Backend, base: Array, exponent: float, log_base: Array | None = None) -> Array:
+    """``base ** exponent`` for a host float64 ``exponent``, exact to float32 rounding on MLX.
+
+    MLX's ``power`` is correctly rounded, but it raises to the float32 value of the exponent: 2.7 becomes
+    2.7000000477, an error of ``|exponent * log(base)| * 1.8e-8`` (7e-7 at ``2.7 log 1e-6``). The rest of the
+    exponent, below float32's resolution, is put back to first order: ``base ** high * (1 + low * log(base))``.
+    """
+    if xp.float_bits == 64:
+        return xp.power(base, exponent)
+    high = float(np.float32(exponent))
+    value = xp.power(base, high)
+    low = exponent - high
+    if low == 0.0:
+        return value
+    if log_base is None:  # log(0) would make 0 * inf: any base below float32's normals is as good as 0
+        log_base = xp.log(xp.maximum(base, 1e-37))
+    return value * (1.0 + low * log_base)
+
+
+@dataclass(frozen=True)
+class Curve:
+    r"""How an annealing phase goes from its start value :math:`a` to its end value :math:`b`.
+
+    The value at the fraction :math:`x = d / n` of the phase is :math:`b + (a - b)\, w(x)`, with the weight of
+    the start
+
+    * ``linear``, ``cos``, ``sqrt``: :math:`w(x) = B(x^k)^e` with :math:`B(y)` equal to :math:`1 - y`,
+      :math:`\tfrac12 (1 + \cos \pi y)` and :math:`1 - \sqrt y`: ``k`` is timm's ``k_decay``, ``e`` optax's
+      cosine ``exponent`` or a polynomial's power;
+    * ``tanh``: :math:`w(x) = \tfrac12 \big(1 - \tanh(l (1 - x) + u x)\big) = 1 / (1 + e^{2 (l (1 - x) + u x)})`
+      (timm's ``TanhLRScheduler``, which never quite reaches either end).
+
+    Each of :math:`w` and :math:`1 - w` is computed with full relative precision where it is small, from the
+    exact integers :math:`d` (steps done) and :math:`n - d` (steps left), so the value keeps its relative
+    precision next to whichever end is small.
+    """
+
+    shape: str = "linear"
+    exponent: float = 1.0
+    k: float = 1.0
+    lb: float = -7.0
+    ub: float = 3.0
+
+    @property
+    def plain(self) -> bool:
+        """One of the three shapes with neither an exponent nor a ``k``: the cheapest formulas."""
+        return self.shape != "tanh" and self.exponent == 1.0 and self.k == 1.0
+
+    def start_weight(
+        self, xp: Backend, done: Array, left: Array, span: Array | float, units: Array | None = None
+    ) -> Array:
+        """:math:`w(x)`, exact where it is small (near the end of the phase)."""
+        if self.shape == "tanh":
+            return 1.0 / (1.0 + self._tanh_exp(xp, done, span, units))
+        if self.plain:
+            if self.shape == "sqrt":  # 1 - sqrt(d), written r / (1 + sqrt(d))
+                return (left / span) / (1.0 + xp.sqrt(done / span))
+            if self.shape == "cos" and isinstance(span, float):  # 1 / span folds into the sine's argument
+                return cos_weight(xp, left, 1.0 / span)
+            return weight(xp, left / span, self.shape)  # linear and cos are symmetric
+        base = self._start_base(xp, done, left, span)
+        return base if self.exponent == 1.0 else power(xp, base, self.exponent)
+
+    def end_weight(
+        self, xp: Backend, done: Array, left: Array, span: Array | float, units: Array | None = None
+    ) -> Array:
+        """:math:`1 - w(x)`, exact where it is small (near the start of the phase)."""
+        if self.shape == "tanh":
+            grown = self._tanh_exp(xp, done, span, units)
+            return grown / (1.0 + grown)
+        if self.plain:
+            if self.shape == "cos" and isinstance(span, float):
+                return cos_weight(xp, done, 1.0 / span)
+            return weight(xp, done / span, self.shape)
+        shape, k = self._base_shape()
+        fraction = done / span
+        if shape == "linear" and k == 1.0 and self.exponent == 0.5:  # 1 - sqrt(1 - x), written x / (1 + sqrt(r))
+            return fraction / (1.0 + xp.sqrt(left / span))
+        moved = fraction if k == 1.0 else power(xp, fraction, k)
+        moved_base = moved if shape == "linear" else cos_weight(xp, moved)  # 1 - B(x**k), exact near x = 0
+        if self.exponent == 1.0:
+            return moved_base
+        # 1 - B**e = -expm1(e log B): log B from 1 - B while B >= 1/2, from B itself (exact near 0) below
+        base = self._start_base(xp, done, left, span)
+        near_start = moved_base <= 0.5
+        log_base = xp.where(near_start, xp.log1p(-xp.minimum(moved_base, 0.5)), xp.log(xp.maximum(base, 1e-37)))
+        return xp.where(base > 0.0, -xp.expm1(self.exponent * log_base), 1.0)
+
+    def _base_shape(self) -> tuple[str, float]:
+        """``sqrt`` is ``linear`` of :math:`x^{k/2}`."""
+        return ("linear", self.k * 0.5) if self.shape == "sqrt" else (self.shape, self.k)
+
+    def _start_base(self, xp: Backend, done: Array, left: Array, span: Array | float) -> Array:
+        """:math:`B(x^k)`, exact near the end: from :math:`1 - x^k = -\\mathrm{expm1}(k \\log x)`, with
+        :math:`\\log x` taken as ``log1p(-r)`` near the end and (for :math:`k < 1`, where it matters) ``log(x)``
+        elsewhere (never ``log(0)``)."""
+        shape, k = self._base_shape()
+        if k == 1.0:
+            rest = left / span
+        elif k > 1.0:  # x**k <= x: next to x = 0 an inexact log x still gives 1 - x**k = 1 within rounding
+            below_one = 1.0 - 2.0 ** -(24 if xp.float_bits == 32 else 53)
+            rest = -xp.expm1(k * xp.log1p(-xp.minimum(left / span, below_one)))
+        else:
+            near_end = left <= done
+            rest_fraction = xp.where(near_end, left / span, 0.0)
+            done_fraction = xp.where(near_end | (done <= 0.0), 1.0, done / span)
+            log_x = xp.where(near_end, xp.log1p(-rest_fraction), xp.log(done_fraction))
+            rest = xp.where(done > 0.0, -xp.expm1(k * log_x), 1.0)
+        return rest if shape == "linear" else cos_weight(xp, rest)
+
+    def _tanh_exp(self, xp: Backend, done: Array, span: Array | float, units: Array | None) -> Array:
+        """:math:`e^{2 (l (1 - x) + u x)}`: an exact power of the integer steps done when the span is fixed."""
+        rate = 2.0 * (self.ub - self.lb)
+        scale = math.exp(2.0 * self.lb)
+        if units is not None and isinstance(span, (int, float)):
+            return exp_decay(xp, scale, units, rate / span, max_units=math.ceil(span))
+        return scale * xp.exp(rate * (done / span))
+
+    def value(
+        self,
+        xp: Backend,
+        start: Array | float,
+        end: float,
+        done: Array,
+        left: Array,
+        span: Array | float,
+        units: Array | None = None,
+    ) -> Array:
+        """:math:`b + (a - b) w(x)`: one weight, from the small end, when both ends are numbers; both otherwise."""
+        if isinstance(start, float):
+            if start == end:
+                return xp.full(done, end)
+            # one weight, the one that vanishes at the smaller end, and low + (high - low) w: exact where small
+            if start > end:
+                return end + (start - end) * self.start_weight(xp, done, left, span, units)
+            return start + (end - start) * self.end_weight(xp, done, left, span, units)
+        # a restart's start is an array (each cycle starts lower), possibly below the end: both weights
+        value = start * self.start_weight(xp, done, left, span, units)
+        if end == 0.0:
+            return value
+        return value + end * self.end_weight(xp, done, left, span, units)
+
+
+def rational(value: float, max_denominator: int = 2**20) -> Fraction:
+    """``value`` as the ratio of small integers it stands for (``1000 / 3``, ``1.1`` is ``11 / 10``: the fraction
+    with a denominator of at most ``max_denominator`` whose nearest float it is), else the float's exact value."""
+    close = Fraction(value).limit_denominator(max_denominator)
+    return close if float(close) == value else Fraction(value)
+
+
 @functools.lru_cache(maxsize=1024)
 def _power_split(log_rate: float, max_units: int) -> tuple[int, int, int, float]:
     """Host constants for ``rate ** u``: ``(P, F, sign, residual)`` with ``|log2 rate| = P / 2**F + residual``.
@@ -154,7 +315,14 @@ def exp_decay(xp: Backend, scale: float, units: Array, log_rate: float, max_unit
     fixed = units * numerator
     halvings = xp.to_float(fixed >> bits)
     fraction = xp.to_float(fixed & ((1 << bits) - 1))
-    exponent = fraction * (sign * _LN2 * 2.0**-bits) + xp.to_float(units) * (sign * _LN2 * residual)
+    exponent = fraction * (sign * _LN2 * 2.0**-bits)
+    if max_units * residual > 1e-12:  # else below 1e-12 relative at every unit: one level less to fuse
+        exponent = exponent + xp.to_float(units) * (sign * _LN2 * residual)
+    if sign > 0 and (numerator * max_units) >> bits >= 120 and scale:
+        # growth past 2**128 overflows the power of two alone: fold the scale's binary exponent into it
+        # (scale = m 2**e, m in [1/2, 1); exp(exponent) is in [1, 2): no factor exceeds the value it makes)
+        mantissa, binary_exponent = math.frexp(scale)
+        return xp.exp(exponent) * (xp.power(2.0, halvings + (binary_exponent - 1)) * (2.0 * mantissa))
     return xp.exp(exponent) * (xp.power(2.0 if sign > 0 else 0.5, halvings) * scale)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,8 @@ from ._xp import MAX_STEP
 class Spec:
     """The type and range of one field.
 
-    ``kind`` is one of ``"real"``, ``"int"``, ``"flag"``, ``"choice"``, ``"steps"`` (a strictly increasing
+    ``kind`` is one of ``"real"``, ``"int"``, ``"length"`` (a number of steps, whole or not), ``"flag"``,
+    ``"choice"``, ``"steps"`` (a strictly increasing
     list of integers), ``"reals"`` (a list of numbers), ``"schedule"`` (a schedule or a number),
     ``"schedules"`` (a non-empty list of them). Numbers lie in ``[low, high]`` (open ends as flagged);
     ``optional`` admits ``None``.
@@ -48,6 +50,11 @@ class Spec:
             )
         if self.kind == "int":
             return _check.integer(owner, name, value, low=int(self.low), high=int(self.high))
+        if self.kind == "length":
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                return _check.integer(owner, name, value, low=math.ceil(self.low), high=int(self.high))
+            number = _check.real(owner, name, value, low=self.low, high=self.high, high_open=True)
+            return int(number) if number.is_integer() else number
         if self.kind == "flag":
             return _check.flag(owner, name, value)
         if self.kind == "choice":
@@ -71,9 +78,11 @@ class Spec:
             text = f"a number in {left}{self.low:g}, {self.high:g}{right}"
             if self.kind == "reals":
                 text = f"a list of numbers in {left}{self.low:g}, {self.high:g}{right}"
-        elif self.kind == "int":
+        elif self.kind in ("int", "length"):
             high = "2**63 - 1" if self.high == MAX_STEP else f"{int(self.high)}"
             text = f"an integer in [{int(self.low)}, {high}]"
+            if self.kind == "length":
+                text = f"a number of steps in [{self.low:g}, {high}], whole or fractional"
         elif self.kind == "steps":
             text = f"a strictly increasing list of integers >= {int(self.low)}"
         elif self.kind == "flag":
@@ -125,6 +134,11 @@ def unit(default: Any = MISSING, *, low_open: bool = True, high_open: bool = Fal
 def steps(default: Any = MISSING, *, low: int = 0, high: int = MAX_STEP, optional: bool = False) -> Any:
     """A step count: an integer in ``[low, high]``."""
     return _field(Spec("int", low, high, optional=optional), default)
+
+
+def length(default: Any = MISSING, *, low: float = 1.0, high: int = MAX_STEP) -> Any:
+    """A number of steps that need not be whole (a period of ``1000 / 3`` steps): kept as an ``int`` when it is."""
+    return _field(Spec("length", low, high), default)
 
 
 def flag(default: Any = MISSING) -> Any:

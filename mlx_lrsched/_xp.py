@@ -79,9 +79,7 @@ class Backend:
         if len(pieces) > LOOKUP_PIECES and not any(callable(piece) for piece in pieces):
             return self._lookup(t, starts, pieces)  # type: ignore[arg-type]
         if self.name == "mlx":
-            value = _apply(pieces[0], t)
-            for start, piece in zip(starts[1:], pieces[1:], strict=True):
-                value = mx.where(t < start, value, _apply(piece, t))
+            value = _select(t, starts, [_apply(piece, t) for piece in pieces])
             return self.full(t, value) if isinstance(value, float) else value
         out = np.empty(t.shape, dtype=np.float64)
         edges = (*starts[1:], None)
@@ -117,6 +115,23 @@ longer fuses into one kernel (MLX fuses at most 11 levels deep and 24 inputs) an
 
 def _apply(piece: Piece | float, t: Array) -> Any:
     return piece(t) if callable(piece) else piece
+
+
+def _select(t: Array, starts: Sequence[int], values: Sequence[Any]) -> Any:
+    """``values[k]`` where ``starts[k] <= t < starts[k + 1]``, as a tree of ``where`` that keeps the formulas shallow.
+
+    MLX fuses 11 levels: a chain of ``where`` would put the first of ``n`` phases ``n - 1`` levels down. Adjacent
+    phases are merged pairwise, always the pair whose deeper member is shallowest (constants count 0, formulas
+    alike; ties go to the earlier pair, so the last phases, usually the deepest formulas, stay near the top):
+    the minimax alphabetic tree, ``log2`` deep for formulas when constants sit between them.
+    """
+    nodes = [(0 if isinstance(value, float) else 1, start, value) for start, value in zip(starts, values, strict=True)]
+    while len(nodes) > 1:
+        pair = min(range(len(nodes) - 1), key=lambda i: max(nodes[i][0], nodes[i + 1][0]))
+        (cost_a, start_a, value_a), (cost_b, start_b, value_b) = nodes[pair], nodes[pair + 1]
+        merged = mx.where(t < start_b, value_a, value_b)
+        nodes[pair : pair + 2] = [(max(cost_a, cost_b) + 1, start_a, merged)]
+    return nodes[0][2]
 
 
 _FUNCTIONS = ("exp", "expm1", "log", "log1p", "sin", "sqrt", "power", "where", "minimum", "maximum", "int32", "int64")

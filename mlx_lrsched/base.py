@@ -38,6 +38,17 @@ class Schedule:
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("_"):
             _registry.register(cls)
+        if "__repr__" not in cls.__dict__:  # set before @dataclass runs, which then keeps it
+            cls.__repr__ = Schedule.__repr__  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        """The class and the parameters that differ from their defaults: ``CosineDecay(init_lr=0.1, decay_steps=9)``."""
+        parts = []
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if field.init and (field.default is dataclasses.MISSING or value != field.default):
+                parts.append(f"{field.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -113,6 +124,14 @@ class Schedule:
     def phase_boundaries(self) -> tuple[int, ...]:
         """Steps where the formula changes phase (warmup end, cycle ends, ...), for plots. May be empty."""
         return ()
+
+    @property
+    def momentum_schedule(self) -> Schedule | None:
+        """The momentum schedule that goes with this learning rate (1-cycle's, cyclical momentum), if any.
+
+        :func:`~mlx_lrsched.hyper.apply_schedule` puts it on the optimizer's momentum or ``betas[0]``.
+        """
+        return None
 
     def __mul__(self, other: object) -> Schedule:
         """``schedule * 0.5`` is ``Scale(schedule, 0.5)``; ``a * b`` is ``Product([a, b])``."""

@@ -384,10 +384,8 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for entry in entries:
         print(f"{_signature(entry)}  [{entry['module']}]")
-        if entry["summary"]:
+        if entry["summary"]:  # the first paragraph states the formula in plain text; --json has the LaTeX too
             print(f"    {entry['summary']}")
-        if entry["formula"]:
-            print(f"    formula: {entry['formula']}")
         for parameter in entry["parameters"]:
             if "range" in parameter:
                 print(f"    {parameter['name']}: {parameter['range']}")

@@ -14,51 +14,71 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _check, _spec
-from ._shapes import WEIGHT_SHAPES, cos_weight, weight
+from ._shapes import CURVE_SHAPES, TANH_BOUND, Curve, cos_weight, weight
 from ._xp import MAX_STEP, Array, Backend
 from .base import Constant, Product, Scale, Schedule, lowered, phase_steps
 
-__all__ = ["Clip", "Join", "PerEpoch", "Product", "Ramp", "Scale"]
+__all__ = ["Clip", "Join", "PerEpoch", "Product", "Ramp", "Scale", "Shift"]
 
 
 @dataclass(frozen=True)
 class Ramp(Schedule):
-    r"""From ``start`` to ``end`` over ``steps`` steps, then ``end``: ``lr = start + (end - start) · w(t / steps)``.
+    r"""From ``start`` to ``end`` over ``steps`` steps, then ``end``: ``lr = end + (start - end) · w(t / steps)``.
 
     .. math::
-        \eta_u = \eta_s + (\eta_e - \eta_s)\, w\!\left(\frac{u + a}{n + a + b}\right), \qquad 0 \le u \le n
+        \eta_u = \eta_e + (\eta_s - \eta_e)\, w\!\left(\frac{u + a}{n + a + b}\right), \qquad 0 \le u \le n
 
-    and :math:`\eta_e` from :math:`u = n` on, with :math:`w` the shape's weight (``linear`` :math:`x`,
-    ``cos`` :math:`\sin^2(\tfrac{\pi}{2} x)`, ``sqrt`` :math:`\sqrt x`). ``lead`` :math:`a` and ``trail``
-    :math:`b` place the phase's ends off the
-    integer steps, as PyTorch's ``OneCycleLR`` does with its float phase ends; both are 0 for an ordinary
-    ramp. The fraction is taken from whichever end has the smaller value, from exact integers, so that end
-    is exact in float32. ``Linear``, ``CosineDecay`` and the phases of warmups and 1-cycle are ramps.
+    and :math:`\eta_e` from :math:`u = n` on. :math:`w(x)`, the weight of the start, is the curve of
+    ``shape`` (:class:`~mlx_lrsched._shapes.Curve`): ``linear`` :math:`1 - x`, ``cos``
+    :math:`\tfrac12 (1 + \cos \pi x)`, ``sqrt`` :math:`1 - \sqrt x`, each as :math:`B(x^k)^e` with
+    ``k_decay`` :math:`k` and ``exponent`` :math:`e`; or ``tanh``
+    :math:`\tfrac12 (1 - \tanh(l (1 - x) + u x))` with ``lb`` :math:`l` and ``ub`` :math:`u`. ``lead``
+    :math:`a` and ``trail`` :math:`b` place the phase's ends off the integer steps, as PyTorch's
+    ``OneCycleLR`` does with its float phase ends; both are 0 for an ordinary ramp. The fraction is taken
+    from whichever end has the smaller value, from exact integers, so that end is exact in float32.
+    ``Linear``, ``CosineDecay`` and the phases of warmups and 1-cycle are ramps.
 
     Args:
         start: :math:`\eta_s`, the value at ``u = -a``.
         end: :math:`\eta_e`, the value at ``u = n + b``.
         steps: :math:`n \ge 0`.
-        shape: ``"linear"``, ``"cos"`` or ``"sqrt"``.
+        shape: ``"linear"``, ``"cos"``, ``"sqrt"`` or ``"tanh"``.
         lead: :math:`a \ge 0`.
         trail: :math:`b \ge 0`.
+        exponent: :math:`e \in [10^{-3}, 10^3]` (optax's cosine ``exponent``; a polynomial's power).
+        k_decay: :math:`k \in [10^{-3}, 10^3]` (timm's ``k_decay``).
+        lb: :math:`l`, the start of the tanh curve (``shape="tanh"`` only).
+        ub: :math:`u > l`, its end; both in :math:`[-20, 20]`.
 
     Examples:
         >>> import numpy as np
         >>> Ramp(1.0, 0.0, steps=4, shape="linear")(np.arange(6))
         array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ])
+        >>> Ramp(1.0, 0.0, steps=4, shape="cos", exponent=2.0)(np.arange(5)).round(6)  # optax's exponent
+        array([1.      , 0.728553, 0.25    , 0.021447, 0.      ])
     """
 
     start: float = _spec.rate()
     end: float = _spec.rate()
     steps: int = _spec.steps()
-    shape: str = _spec.choice("linear", WEIGHT_SHAPES, _spec.COS_ALIASES)
+    shape: str = _spec.choice("linear", CURVE_SHAPES, _spec.COS_ALIASES)
     lead: float = _spec.real(0.0, low=0.0, high=2.0**53)
     trail: float = _spec.real(0.0, low=0.0, high=2.0**53)
+    exponent: float = _spec.real(1.0, low=1e-3, high=1e3)
+    k_decay: float = _spec.real(1.0, low=1e-3, high=1e3)
+    lb: float = _spec.real(-7.0, low=-TANH_BOUND, high=TANH_BOUND)
+    ub: float = _spec.real(3.0, low=-TANH_BOUND, high=TANH_BOUND)
 
     def _validate(self) -> None:
         if self.steps + self.lead + self.trail > 0:  # a span of 0 is the constant end, never blended
             _check.float32_blend("Ramp", ("start", self.start), ("end", self.end))
+        curve_rules("Ramp", self)
+        if self.shape == "tanh" and (self.lead or self.trail):
+            raise ValueError(f"Ramp: lead and trail must be 0 with shape='tanh', got {self.lead!r}, {self.trail!r}")
+
+    def _curve(self) -> Curve:
+        """The phase's curve (the weight of its start along the phase)."""
+        return Curve(self.shape, self.exponent, self.k_decay, self.lb, self.ub)
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         value = self.value(xp, t)
@@ -70,24 +90,30 @@ class Ramp(Schedule):
         Fractions are divided, not multiplied by an inverse: one rounding, and exactly 0 and 1 at the ends.
         """
         span = self.steps + self.lead + self.trail
-        if self.start == self.end or span == 0:
+        if (self.start == self.end and self.shape != "tanh") or span == 0:
             return self.end
         end_step = offset + self.steps
         if hold and end_step <= MAX_STEP:
             t = xp.minimum(t, end_step)
         elif hold:  # a phase that runs past the last step: nothing to hold
             t = xp.minimum(t, MAX_STEP)
+        curve = self._curve()
+        rising = self.start < self.end
+        # offset + steps past 2**63 - 1 would overflow int64: subtract in two steps there
+        units = t - offset if offset else t
+        if not curve.plain:
+            left_units = end_step - t if end_step <= MAX_STEP else self.steps - units
+            done, left = xp.to_float(units) + self.lead, xp.to_float(left_units) + self.trail
+            return curve.value(xp, self.start, self.end, done, left, float(span), units)
         # One weight, w, from the fraction measured at the low end (exact integers; the shift and the distance
         # to the end in one integer op): value = high * w + low * (1 - w). Both ends are exact (w is exactly
         # 0 or 1 there), and 1 - w only cancels where its term, low * (1 - w), is small next to high * w.
-        rising = self.start < self.end
         if rising or self.shape == "sqrt":
-            done = xp.to_float(t - offset if offset else t)
+            done = xp.to_float(units)
             if self.lead:
                 done = done + self.lead
         if not rising:
-            # offset + steps past 2**63 - 1 would overflow int64: subtract in two steps there
-            left = xp.to_float(end_step - t if end_step <= MAX_STEP else self.steps - (t - offset))
+            left = xp.to_float(end_step - t if end_step <= MAX_STEP else self.steps - units)
             if self.trail:
                 left = left + self.trail
         low, high = (self.start, self.end) if rising else (self.end, self.start)
@@ -112,10 +138,26 @@ class Ramp(Schedule):
         return (self.steps,) if self.steps else ()
 
 
+def curve_rules(owner: str, schedule: Any) -> None:
+    """The rules between a curve's fields: ``lb < ub``, and each parameter only with the shape it belongs to."""
+    if schedule.shape == "tanh":
+        if schedule.lb >= schedule.ub:
+            raise ValueError(f"{owner}: lb must be below ub, got lb={schedule.lb!r}, ub={schedule.ub!r}")
+        if schedule.exponent != 1.0 or schedule.k_decay != 1.0:
+            raise ValueError(
+                f"{owner}: exponent and k_decay apply to shapes 'linear', 'cos' and 'sqrt', not 'tanh'; got "
+                f"exponent={schedule.exponent!r}, k_decay={schedule.k_decay!r}"
+            )
+    elif (schedule.lb, schedule.ub) != (-7.0, 3.0):
+        raise ValueError(
+            f"{owner}: lb and ub apply to shape='tanh' only, got shape={schedule.shape!r} with "
+            f"lb={schedule.lb!r}, ub={schedule.ub!r}"
+        )
+
+
 @dataclass(frozen=True)
 class Join(Schedule):
-    r"""Run schedules one after another, each restarted at its own step 0 (optax ``join_schedules``).
-
+    r"""Run schedules one after another, each restarted at its own step 0 (optax ``join_schedules``):
     ``lr = f_i(t - b_(i-1))`` for ``b_(i-1) <= t < b_i``.
 
     .. math::
@@ -192,6 +234,8 @@ def _piece(xp: Backend, schedule: Schedule, start: int, end: int) -> Any:
     if isinstance(schedule, Ramp):  # a ramp that lasts until the next phase needs no clamp: one level less
         hold = end - 1 - start > schedule.steps
         return lambda t: schedule.value(xp, t, start, hold=hold)
+    if isinstance(schedule, Shift) and schedule.steps == start:  # a phase that keeps the global step
+        return functools.partial(schedule.schedule.evaluate, xp)
     if start == 0:
         return functools.partial(schedule.evaluate, xp)
     # Before ``start`` the unsigned difference wraps around: those steps belong to an earlier phase and the
@@ -228,8 +272,7 @@ def _phases(join: Join) -> tuple[tuple[int, ...], tuple[Schedule, ...]]:
 
 @dataclass(frozen=True)
 class PerEpoch(Schedule):
-    r"""Evaluate ``schedule`` at the epoch index, so per-epoch formulas run on an update counter.
-
+    r"""Evaluate ``schedule`` at the epoch index, so per-epoch formulas run on an update counter:
     ``lr = f(floor(t / steps_per_epoch))``.
 
     .. math:: \eta_t = f\big(\lfloor t / E \rfloor\big)
@@ -309,3 +352,47 @@ class Clip(Schedule):
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
         return self.schedule.phase_boundaries
+
+
+@dataclass(frozen=True)
+class Shift(Schedule):
+    r"""A schedule started ``steps`` steps into itself: ``lr = f(t + steps)``.
+
+    .. math:: \eta_t = f(t + s)
+
+    Starts a schedule part-way (a run resumed with a fresh step counter, a recipe that begins mid-schedule)
+    and keeps a phase on the global step inside a :class:`Join`: ``Join([warmup, Shift(f, W)], [W])``
+    warms up, then continues ``f`` at step ``W`` of its own (timm's ``warmup_prefix=False``), at no cost.
+    Steps past ``2**63 - 1 - s`` see ``f``'s value at ``2**63 - 1``.
+
+    Args:
+        schedule: :math:`f`.
+        steps: :math:`s \ge 0`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from mlx_lrsched.decay import StepDecay
+        >>> Shift(StepDecay(1.0, step_size=2, gamma=0.5), steps=3)(np.arange(4))
+        array([0.5  , 0.25 , 0.25 , 0.125])
+    """
+
+    schedule: Schedule = _spec.schedule()
+    steps: int = _spec.steps()
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        if not self.steps:
+            return self.schedule.evaluate(xp, t)
+        return self.schedule.evaluate(xp, xp.minimum(t, MAX_STEP - self.steps) + self.steps)
+
+    def _scaled(self, factor: float) -> Schedule | None:
+        inner = lowered(self.schedule)._scaled(factor)
+        return None if inner is None else Shift(inner, self.steps)
+
+    @property
+    def peak(self) -> float:
+        """The peak of ``f`` (an upper bound: the steps before ``s`` are skipped)."""
+        return self.schedule.peak
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        return phase_steps(step - self.steps for step in self.schedule.phase_boundaries if step > self.steps)

@@ -1,4 +1,8 @@
-"""Cyclic schedules: cyclical learning rates (CLR), cyclic exponential decay and cosine annealing with restarts."""
+"""Cyclic schedules: cyclical learning rates (CLR) and cyclic exponential decay.
+
+Cosine annealing with warm restarts lives in :mod:`mlx_lrsched.restarts`; ``CosineRestarts`` is re-exported
+here, where 0.1.0 defined it.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from . import _check, _spec
-from ._shapes import blend, cos_weight, cycle_starts, exp_decay, geometric_cycles
+from ._shapes import BOUNDARY_CYCLES, cos_weight, exp_decay
 from ._xp import MAX_STEP, Array, Backend
 from .base import Schedule, phase_steps
+from .restarts import CosineRestarts
 
-BOUNDARY_CYCLES = 64
-"""How many cycles ``phase_boundaries`` lists for the infinite cyclic schedules (enough for any plot)."""
+__all__ = ["BOUNDARY_CYCLES", "CosineRestarts", "CyclicExponentialDecay", "CyclicLR", "CyclicMomentum"]
 
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 CYCLIC_WINDOWS = ("linear", "welch", "cos")
@@ -23,7 +27,8 @@ MODULATIONS = ("cos", "signed_cosine")
 
 @dataclass(frozen=True)
 class CyclicLR(Schedule):
-    r"""Smith's cyclical learning rate between ``base_lr`` and ``max_lr`` (PyTorch ``CyclicLR``).
+    r"""Smith's cyclical learning rate between ``base_lr`` and ``max_lr`` (PyTorch ``CyclicLR``):
+    ``lr = base_lr + (max_lr - base_lr) · w(h) · scale``, ``h`` the triangle 0 → 1 → 0 over each cycle.
 
     .. math::
         \eta_t = \eta_b + (\eta_m - \eta_b)\, w(h_t)\, s_t, \qquad
@@ -45,7 +50,8 @@ class CyclicLR(Schedule):
     With the ``linear`` window this is PyTorch's ``CyclicLR`` (``get_last_lr()`` after ``t`` calls to
     ``step()``) to 1e-15. Differences, all deliberate: step sizes are integers; ``step_size_up >= 1``
     (PyTorch divides by zero at 0); ``max_lr >= base_lr`` and ``gamma`` in (0, 1] (so the rate is
-    bounded); no custom ``scale_fn`` and no momentum cycling.
+    bounded); no custom ``scale_fn``. With ``cycle_momentum`` the schedule carries PyTorch's momentum twin
+    (:attr:`momentum_schedule`, a :class:`CyclicMomentum`); unlike PyTorch it is off by default.
 
     Args:
         base_lr: :math:`\eta_b \ge 0`, the rate at every cycle start.
@@ -56,6 +62,9 @@ class CyclicLR(Schedule):
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
         gamma: :math:`\gamma \in (0, 1]`, the per-step amplitude factor of ``exp_range``.
         window: ``"linear"``, ``"welch"`` or ``"cos"`` (``"hann"``).
+        cycle_momentum: whether the schedule carries a momentum twin (PyTorch's ``cycle_momentum``).
+        base_momentum: :math:`\beta_b \in [0, 1]`, the momentum at the rate's peaks.
+        max_momentum: :math:`\beta_m \in [\beta_b, 1]`, the momentum at the cycle starts.
 
     Examples:
         >>> import numpy as np
@@ -76,11 +85,30 @@ class CyclicLR(Schedule):
     mode: str = _spec.choice("triangular", CYCLIC_MODES)
     gamma: float = _spec.unit(1.0)
     window: str = _spec.choice("linear", CYCLIC_WINDOWS, _spec.COS_ALIASES)
+    cycle_momentum: bool = _spec.flag(False)
+    base_momentum: float = _spec.real(0.8, low=0.0, high=1.0)
+    max_momentum: float = _spec.real(0.9, low=0.0, high=1.0)
 
     def _validate(self) -> None:
         if self.max_lr < self.base_lr:
             raise ValueError(f"CyclicLR: max_lr must be >= base_lr ({self.base_lr!r}), got {self.max_lr!r}")
         _check.float32_blend("CyclicLR", ("base_lr", self.base_lr), ("max_lr", self.max_lr))
+        _check.real("CyclicLR", "max_momentum", self.max_momentum, low=self.base_momentum, high=1.0)
+
+    def momentum(self, base_momentum: float | None = None, max_momentum: float | None = None) -> CyclicMomentum:
+        """The momentum (or Adam ``beta1``) twin, low where the rate is high (PyTorch's ``cycle_momentum``).
+
+        Args:
+            base_momentum: the momentum at the rate's peaks (``None``: this schedule's ``base_momentum``).
+            max_momentum: the momentum at the cycle starts (``None``: ``max_momentum``).
+        """
+        base = self.base_momentum if base_momentum is None else base_momentum
+        return CyclicMomentum(self, base, self.max_momentum if max_momentum is None else max_momentum)
+
+    @property
+    def momentum_schedule(self) -> CyclicMomentum | None:
+        """The momentum twin with this schedule's momenta, or ``None`` without ``cycle_momentum``."""
+        return self.momentum() if self.cycle_momentum else None
 
     @property
     def cycle_steps(self) -> int:
@@ -92,24 +120,33 @@ class CyclicLR(Schedule):
         return self.step_size_up if self.step_size_down is None else self.step_size_down
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        up, down = self.step_size_up, self._down
-        position = t % (up + down)
-        rising = xp.to_float(position) * (1.0 / up)
-        if down:
-            falling = xp.to_float(up + down - xp.maximum(position, up)) * (1.0 / down)
-            height = xp.where(position <= up, rising, falling)
-        else:
-            height = rising
-        if self.window == "welch":
-            height = height * (2.0 - height)
-        elif self.window == "cos":
-            height = cos_weight(xp, height)
         amplitude = self.max_lr - self.base_lr
         if self.mode == "triangular2":  # an exact power of two
-            amplitude = xp.power(0.5, xp.to_float(xp.minimum(t // (up + down), 1100))) * amplitude
+            amplitude = self._halvings(xp, t) * amplitude
         elif self.mode == "exp_range":
             amplitude = exp_decay(xp, amplitude, t, math.log(self.gamma))
-        return self.base_lr + amplitude * height
+        return self.base_lr + amplitude * self.window_weight(xp, t)
+
+    def window_weight(self, xp: Backend, t: Array, complement: bool = False) -> Array:
+        """:math:`w(h_t)`, or :math:`1 - w(h_t)` with ``complement``, each exact from the integer position."""
+        up, down = self.step_size_up, self._down
+        position = t % (up + down)
+        if complement:  # 1 - h from the distance to the peak: exact where w is near 1
+            rising = xp.to_float(up - xp.minimum(position, up)) * (1.0 / up)
+            falling = xp.to_float(xp.maximum(position, up) - up) * (1.0 / down) if down else rising
+        else:
+            rising = xp.to_float(position) * (1.0 / up)
+            falling = xp.to_float(up + down - xp.maximum(position, up)) * (1.0 / down) if down else rising
+        height = xp.where(position <= up, rising, falling) if down else rising
+        if self.window == "welch":  # w = 1 - (1 - h)^2
+            return height * height if complement else height * (2.0 - height)
+        if self.window == "cos":  # symmetric: 1 - w(h) = w(1 - h)
+            return cos_weight(xp, height)
+        return height
+
+    def _halvings(self, xp: Backend, t: Array) -> Array:
+        """``triangular2``'s scale :math:`2^{-n}` for cycle :math:`n`, exact."""
+        return xp.power(0.5, xp.to_float(xp.minimum(t // self.cycle_steps, 1100)))
 
     @property
     def peak(self) -> float:
@@ -137,6 +174,65 @@ class CyclicLR(Schedule):
         cycle, up = self.cycle_steps, self.step_size_up
         steps = {k * cycle + edge for k in range(BOUNDARY_CYCLES) for edge in (up, cycle)}
         return phase_steps(steps)
+
+
+@dataclass(frozen=True)
+class CyclicMomentum(Schedule):
+    r"""The momentum that mirrors a :class:`CyclicLR` rate (PyTorch ``CyclicLR(cycle_momentum=True)``):
+    ``momentum = max_momentum - (max_momentum - base_momentum) · w(h_t) · s_t``, over the rate's own cycle.
+
+    .. math::
+        \beta_t = \beta_m - (\beta_m - \beta_b)\, w(h_t)\, s_t
+        = \beta_b + (\beta_m - \beta_b) \big((1 - s_t) + s_t (1 - w(h_t))\big)
+
+    with the rate's window :math:`w(h_t)` and scale :math:`s_t` (see :class:`CyclicLR`): the momentum is
+    ``max_momentum`` at every cycle start and lowest at the rate's peaks. It is evaluated in the second
+    form, two non-negative terms from the exact integer position, so it keeps its relative precision even
+    where it reaches 0. Build it with :meth:`CyclicLR.momentum`.
+
+    Args:
+        schedule: the :class:`CyclicLR` whose cycle it follows.
+        base_momentum: :math:`\beta_b \in [0, 1]`, the momentum at the rate's peak.
+        max_momentum: :math:`\beta_m \in [\beta_b, 1]`, the momentum at the cycle starts.
+
+    Examples:
+        >>> import numpy as np
+        >>> CyclicLR(0.1, 0.5, step_size_up=2).momentum(0.8, 0.9)(np.arange(5)).round(12)
+        array([0.9 , 0.85, 0.8 , 0.85, 0.9 ])
+
+    References:
+        Smith, *A disciplined approach to neural network hyper-parameters: Part 1*, 2018,
+        https://arxiv.org/abs/1803.09820; PyTorch ``CyclicLR``.
+    """
+
+    schedule: CyclicLR = _spec.schedule()
+    base_momentum: float = _spec.real(0.8, low=0.0, high=1.0)
+    max_momentum: float = _spec.real(0.9, low=0.0, high=1.0)
+
+    def _validate(self) -> None:
+        if not isinstance(self.schedule, CyclicLR):
+            raise TypeError(f"CyclicMomentum: schedule must be a CyclicLR, got {type(self.schedule).__name__}")
+        _check.real("CyclicMomentum", "max_momentum", self.max_momentum, low=self.base_momentum, high=1.0)
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        cyclic = self.schedule
+        rest = cyclic.window_weight(xp, t, complement=True)  # 1 - w(h)
+        if cyclic.mode == "triangular2":
+            scale = cyclic._halvings(xp, t)
+            rest = (1.0 - scale) + scale * rest
+        elif cyclic.mode == "exp_range":
+            log_gamma = math.log(cyclic.gamma)
+            scale = exp_decay(xp, 1.0, t, log_gamma)
+            rest = -xp.expm1(xp.to_float(t) * log_gamma) + scale * rest
+        return self.base_momentum + (self.max_momentum - self.base_momentum) * rest
+
+    @property
+    def peak(self) -> float:
+        return self.max_momentum
+
+    @property
+    def phase_boundaries(self) -> tuple[int, ...]:
+        return self.schedule.phase_boundaries
 
 
 @dataclass(frozen=True)
@@ -243,66 +339,3 @@ class CyclicExponentialDecay(Schedule):
     def phase_boundaries(self) -> tuple[int, ...]:
         """The first :data:`BOUNDARY_CYCLES` period starts after step 0."""
         return phase_steps(k * self.period_steps for k in range(1, BOUNDARY_CYCLES + 1))
-
-
-@dataclass(frozen=True)
-class CosineRestarts(Schedule):
-    r"""Cosine annealing with warm restarts, SGDR (PyTorch ``CosineAnnealingWarmRestarts``).
-
-    .. math::
-        \eta_t = \eta_{\text{end}} + \tfrac12 \big(\eta_0 \mu^{n} - \eta_{\text{end}}\big)
-        \left(1 + \cos \frac{\pi\, p}{T_0 m^{n}}\right), \qquad
-        t = T_0 \frac{m^{n} - 1}{m - 1} + p,\ \ 0 \le p < T_0 m^{n}
-
-    Cycle :math:`n` lasts :math:`T_0 m^n` steps (:math:`T_0` every cycle when :math:`m = 1`) and
-    starts at :math:`\eta_0 \mu^n`. The cycle index :math:`n` and the position :math:`p` are exact
-    integers at any step: a float estimate of :math:`n` is corrected against the exact integer
-    cycle starts. With :math:`\mu = 1` this is PyTorch's ``CosineAnnealingWarmRestarts(T_0, T_mult,
-    eta_min)`` stepped once per update, to 1e-15; :math:`\mu` is Keras ``CosineDecayRestarts``'
-    ``m_mul``. Like PyTorch, :math:`m` is an integer (cycle lengths stay whole steps).
-
-    Args:
-        init_lr: :math:`\eta_0 \ge 0`, the first cycle's start.
-        first_period_steps: :math:`T_0 \ge 1`, the first cycle's length.
-        t_mult: :math:`m \ge 1` (integer), the factor by which each cycle is longer than the last.
-        m_mul: :math:`\mu \in (0, 1]`, the factor by which each restart is lower than the last.
-        end_lr: :math:`\eta_{\text{end}} \ge 0`, the value every cycle anneals towards.
-
-    Examples:
-        >>> import numpy as np
-        >>> s = CosineRestarts(1.0, first_period_steps=2, t_mult=2, m_mul=0.5)
-        >>> s(np.arange(8)).round(6)  # cycles [0, 2), [2, 6), [6, 14)
-        array([1.      , 0.5     , 0.5     , 0.426777, 0.25    , 0.073223,
-               0.25    , 0.240485])
-
-    References:
-        Loshchilov & Hutter, *SGDR: Stochastic Gradient Descent with Warm Restarts*, ICLR 2017,
-        https://arxiv.org/abs/1608.03983
-    """
-
-    init_lr: float = _spec.rate()
-    first_period_steps: int = _spec.steps(low=1)
-    t_mult: int = _spec.steps(1, low=1, high=2**31 - 1)
-    m_mul: float = _spec.unit(1.0)
-    end_lr: float = _spec.rate(0.0)
-
-    def _validate(self) -> None:
-        _check.float32_blend("CosineRestarts", ("init_lr", self.init_lr), ("end_lr", self.end_lr))
-
-    def evaluate(self, xp: Backend, t: Array) -> Array:
-        if self.init_lr == self.end_lr and self.m_mul == 1.0:  # every cycle anneals a value to itself
-            return xp.full(t, self.init_lr)
-        index, left, length = geometric_cycles(xp, t, self.first_period_steps, self.t_mult)
-        start: Any = self.init_lr
-        if self.m_mul != 1.0:
-            start = exp_decay(xp, self.init_lr, index, math.log(self.m_mul))
-        return blend(xp, start, self.end_lr, left, length, "cos")
-
-    @property
-    def peak(self) -> float:
-        return max(self.init_lr, self.end_lr)
-
-    @property
-    def phase_boundaries(self) -> tuple[int, ...]:
-        """The first :data:`BOUNDARY_CYCLES` restarts (cycle starts after step 0)."""
-        return tuple(start for start, _ in cycle_starts(self.first_period_steps, self.t_mult, BOUNDARY_CYCLES + 1))[1:]

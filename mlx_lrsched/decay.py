@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from . import _check, _spec
-from ._shapes import exp_decay, power_decay
+from ._shapes import Curve, exp_decay, power_decay
 from ._xp import MAX_STEP, Array, Backend
-from .base import Constant, Schedule
+from .base import Constant, Schedule, lowered, phase_steps
 from .compose import Join, Ramp
 
 __all__ = [
@@ -340,7 +342,9 @@ class PolynomialDecay(Schedule):
 
     With ``cycle=True``, :math:`T` is replaced by :math:`T \lceil t / T \rceil` (and by :math:`T` at
     :math:`t = 0`), so the decay restarts from a lower height after every period, as in Keras
-    ``PolynomialDecay``. ``power=1`` without cycling is a :class:`~mlx_lrsched.compose.Ramp`.
+    ``PolynomialDecay``. ``power=1`` without cycling is a :class:`~mlx_lrsched.compose.Ramp`. With
+    ``transition_begin`` :math:`B`, the rate holds :math:`\eta_0` for :math:`B` steps and then decays as
+    above in :math:`t - B` (optax ``polynomial_schedule``).
 
     Args:
         init_lr: :math:`\eta_0 \ge 0`.
@@ -348,6 +352,7 @@ class PolynomialDecay(Schedule):
         decay_steps: :math:`T \ge 1`.
         power: :math:`p \in (0, 1000]` (1 is linear; PyTorch ``PolynomialLR`` is ``end_lr=0``).
         cycle: restart the decay every period (Keras semantics).
+        transition_begin: :math:`B \ge 0`, steps to hold ``init_lr`` first (optax).
 
     Examples:
         >>> import numpy as np
@@ -360,18 +365,23 @@ class PolynomialDecay(Schedule):
     decay_steps: int = _spec.steps(low=1)
     power: float = _spec.real(1.0, low=0.0, high=1e3, low_open=True)
     cycle: bool = _spec.flag(False)
+    transition_begin: int = _spec.steps(0)
 
     def _validate(self) -> None:
         _check.float32_blend("PolynomialDecay", ("init_lr", self.init_lr), ("end_lr", self.end_lr))
 
     def _lower(self) -> Schedule:
+        if self.transition_begin:
+            decay = dataclasses.replace(self, transition_begin=0)
+            return Join((Constant(self.init_lr), decay), (self.transition_begin,))
         if self.power == 1.0 and not self.cycle:
             return Ramp(self.init_lr, self.end_lr, self.decay_steps, "linear")
         return self
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        if self.power == 1.0 and not self.cycle:
-            return super().evaluate(xp, t)
+        equivalent = lowered(self)
+        if equivalent is not self:
+            return equivalent.evaluate(xp, t)
         period = self.decay_steps
         if self.cycle:
             # The period ends at T * ceil(t / T) (at T when t = 0, as Keras). Its distance from t comes from
@@ -389,45 +399,92 @@ class PolynomialDecay(Schedule):
 
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
-        return () if self.cycle else (self.decay_steps,)
+        begin = self.transition_begin
+        decay = () if self.cycle else (self.decay_steps,)
+        return phase_steps((begin, *(begin + step for step in decay)) if begin else decay)
 
 
 @dataclass(frozen=True)
 class CosineDecay(Schedule):
-    r"""Half-cosine annealing: ``lr = end_lr + (init_lr - end_lr) · (1 + cos(π t / decay_steps)) / 2``.
+    r"""Half-cosine annealing: ``lr = end_lr + (init_lr - end_lr) · ((1 + cos(π t / decay_steps)) / 2)^exponent``.
 
     .. math::
-        \eta_t = \eta_{\text{end}} + \tfrac12 (\eta_0 - \eta_{\text{end}})
-        \left(1 + \cos\frac{\pi \min(t, T)}{T}\right)
+        \eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}})
+        \left(\frac{1 + \cos (2 \pi c \min(t, T) / T)}{2}\right)^{e}
 
-    Evaluated as :math:`\eta_{\text{end}} + (\eta_0 - \eta_{\text{end}}) \sin^2(\tfrac{\pi}{2} r)` with
-    :math:`r = 1 - \min(t,T)/T` taken from integers, which is the same value without float32's
-    cancellation in :math:`1 + \cos` near the end: a cosine :class:`~mlx_lrsched.compose.Ramp`.
+    With the defaults :math:`c = 1/2` (``num_cycles``) and :math:`e = 1` (``exponent``) this is the
+    half cosine from :math:`\eta_0` to :math:`\eta_{\text{end}}` (PyTorch ``CosineAnnealingLR``,
+    ``mlx.optimizers.cosine_decay``); ``exponent`` is optax's ``cosine_decay_schedule(exponent=...)``, and
+    ``num_cycles`` Hugging Face's ``get_cosine_schedule_with_warmup(num_cycles=...)``: :math:`c` waves over
+    the run, ending at :math:`\eta_0` for a whole :math:`c`. The value holds :math:`\eta_T` after
+    :math:`T` steps (where Hugging Face's waves go on). Evaluated as :math:`\eta_{\text{end}} +
+    (\eta_0 - \eta_{\text{end}}) \sin^2(\tfrac{\pi}{2} r)` with :math:`r` the distance to the nearest zero
+    of the wave, an exact rational of the step, which is the same value without float32's cancellation in
+    :math:`1 + \cos` near the zeros: for ``num_cycles=0.5`` a cosine :class:`~mlx_lrsched.compose.Ramp`.
 
     Args:
         init_lr: :math:`\eta_0 \ge 0`.
         decay_steps: :math:`T \ge 1`.
         end_lr: :math:`\eta_{\text{end}} \ge 0`.
+        exponent: :math:`e \in [10^{-3}, 10^3]`.
+        num_cycles: :math:`c \in (0, 2^{20}]`, the number of cosine waves over :math:`T` steps (a fraction
+            is taken as the nearest ratio of small integers).
 
     Examples:
         >>> import numpy as np
         >>> CosineDecay(1.0, decay_steps=4)(np.array([0, 2, 4, 9])).round(12)
         array([1. , 0.5, 0. , 0. ])
+        >>> CosineDecay(1.0, decay_steps=4, num_cycles=1.0)(np.arange(6)).round(12)  # down and back up
+        array([1. , 0.5, 0. , 0.5, 1. , 1. ])
 
     References:
         Loshchilov & Hutter, *SGDR: Stochastic Gradient Descent with Warm Restarts*, 2017;
-        PyTorch ``CosineAnnealingLR``; ``mlx.optimizers.cosine_decay``.
+        PyTorch ``CosineAnnealingLR``; ``mlx.optimizers.cosine_decay``; optax ``cosine_decay_schedule``;
+        Hugging Face ``get_cosine_schedule_with_warmup``.
     """
 
     init_lr: float = _spec.rate()
     decay_steps: int = _spec.steps(low=1)
     end_lr: float = _spec.rate(0.0)
-
-    def _lower(self) -> Schedule:
-        return Ramp(self.init_lr, self.end_lr, self.decay_steps, "cos")
+    exponent: float = _spec.real(1.0, low=1e-3, high=1e3)
+    num_cycles: float = _spec.real(0.5, low=0.0, high=2.0**20, low_open=True)
 
     def _validate(self) -> None:
         _check.float32_blend("CosineDecay", ("init_lr", self.init_lr), ("end_lr", self.end_lr))
+        if self.num_cycles != 0.5:
+            half_waves = self._half_waves
+            if (
+                half_waves.numerator * self.decay_steps >= 2**62
+                or 2 * half_waves.denominator * self.decay_steps >= 2**62
+            ):
+                raise ValueError(
+                    f"CosineDecay: num_cycles * decay_steps must stay below 2**61 for exact waves, got "
+                    f"num_cycles={self.num_cycles!r}, decay_steps={self.decay_steps}"
+                )
+
+    @property
+    def _half_waves(self) -> Fraction:
+        """:math:`2c` as a fraction :math:`a / b` small enough for ``a * T`` and ``2 b T`` to stay integers."""
+        # the nearest such fraction (not the float's exact value): a phase off by ~1e-12 of a wave, not by a step
+        return Fraction(2.0 * self.num_cycles).limit_denominator(max(1, min(2**20, 2**61 // self.decay_steps)))
+
+    def _lower(self) -> Schedule:
+        if self.num_cycles == 0.5:
+            return Ramp(self.init_lr, self.end_lr, self.decay_steps, "cos", exponent=self.exponent)
+        return self
+
+    def evaluate(self, xp: Backend, t: Array) -> Array:
+        if self.num_cycles == 0.5:
+            return super().evaluate(xp, t)
+        # The wave (1 + cos(pi a t / (b T))) / 2 is 0 where a t = b T (mod 2 b T); its weight is sin^2 of the
+        # exact integer distance to that zero, so it keeps its relative precision next to every zero.
+        half_waves = self._half_waves
+        a, span = half_waves.numerator, half_waves.denominator * self.decay_steps
+        phase = (a * xp.minimum(t, self.decay_steps)) % (2 * span)
+        to_zero = xp.maximum(phase, span) - xp.minimum(phase, span)  # |phase - span| without a signed type
+        curve = Curve("cos", self.exponent)
+        done, left = xp.to_float(span - to_zero), xp.to_float(to_zero)
+        return curve.value(xp, self.init_lr, self.end_lr, done, left, float(span))
 
     @property
     def peak(self) -> float:

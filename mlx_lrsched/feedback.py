@@ -135,7 +135,8 @@ def _metric(metric: Any) -> float:
 
 @dataclass(frozen=True)
 class ReduceOnPlateau(_Feedback):
-    r"""Multiply a schedule by ``factor`` whenever a monitored metric stops improving (PyTorch semantics).
+    r"""Multiply a schedule by ``factor`` whenever a monitored metric stops improving (PyTorch semantics):
+    ``lr = min(f(t), max(f(t) · factor^reductions, min_lr))``.
 
     .. math::
         \eta_t = \min\big(b(t),\ \max(b(t)\, \gamma^{n},\ \eta_{\min})\big)
@@ -324,6 +325,7 @@ def _global_norm(gradients: Any, kind: str) -> Array:
 @dataclass(frozen=True)
 class GradNormScaled(_Feedback):
     r"""Scale a schedule down when the current gradients are large: a smooth form of gradient-norm clipping.
+    ``lr = max(f(t) · max(floor, 1 / (‖g‖ + 1)), min_lr)``.
 
     .. math::
         \eta_t = \max\Big(b(t)\,\max\big(c,\ \tfrac{1}{\lVert g_t \rVert + 1}\big),\ \eta_{\min}\Big)

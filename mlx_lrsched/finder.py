@@ -61,8 +61,8 @@ class LRRangeResult:
             raise ImportError(
                 "LRRangeResult.plot needs matplotlib: pip install matplotlib (or pip install 'mlx-lrsched[plot]')"
             ) from None
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+        if ax is None:  # constrained: the axis labels stay inside a saved figure
+            _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
         if show_raw:
             ax.plot(self.lrs, self.losses, color="0.7", linewidth=1, label="loss")
         ax.plot(self.lrs, self.smoothed_losses, color="C0", label="smoothed loss")
@@ -71,7 +71,8 @@ class LRRangeResult:
         lowest = int(np.argmin(np.where(np.isfinite(self.smoothed_losses), self.smoothed_losses, np.inf)))
         shown = np.concatenate([self.smoothed_losses[: lowest + 1], self.losses[: lowest + 1]])
         top, bottom = float(np.nanmax(shown)), float(np.nanmin(shown))
-        ax.set_ylim(top=top + 0.25 * (top - bottom) + 1e-12)  # the blow-up after the minimum goes off-axis
+        margin = 0.05 * (top - bottom) + 1e-12  # the blow-up after the minimum goes off-axis, and no empty band below
+        ax.set_ylim(bottom - margin, top + 5 * margin)
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")

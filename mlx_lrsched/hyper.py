@@ -22,7 +22,7 @@ from ._xp import mx
 from .base import Schedule, as_schedule
 from .one_cycle import OneCycle
 
-__all__ = ["ScheduledValue", "apply_one_cycle", "schedule_momentum"]
+__all__ = ["ScheduledValue", "apply_one_cycle", "apply_schedule", "schedule_momentum"]
 
 OptimizerT = TypeVar("OptimizerT")
 
@@ -242,3 +242,42 @@ def apply_one_cycle(
     momentum = schedule.momentum(base_momentum=base_momentum, max_momentum=max_momentum)
     _state.schedule_hyperparameter(owner, optimizer, "learning_rate", schedule)
     return schedule_momentum(optimizer, momentum)
+
+
+def apply_schedule(optimizer: OptimizerT, schedule: Schedule | float) -> OptimizerT:
+    """Run ``schedule`` on ``optimizer``: its learning rate, the momentum it carries and the state it reads.
+
+    The one call for a schedule from any source, a translated PyTorch ``OneCycleLR`` or ``CyclicLR`` included:
+    the learning rate becomes ``schedule``; a momentum schedule it carries
+    (:attr:`~mlx_lrsched.base.Schedule.momentum_schedule`: 1-cycle's and cyclical momentum) goes on the
+    optimizer's momentum or ``betas[0]`` (:func:`schedule_momentum`); and every feedback schedule inside it
+    (:class:`~mlx_lrsched.feedback.ReduceOnPlateau`, :class:`~mlx_lrsched.feedback.GradNormScaled`) is
+    attached, so its state lives in ``optimizer.state``.
+
+    Args:
+        optimizer: an ``mlx.optimizers`` optimizer (with ``momentum`` or ``betas`` if the schedule carries a
+            momentum).
+        schedule: any :class:`Schedule`, or a constant learning rate.
+
+    Returns:
+        The optimizer, for chaining.
+
+    Examples:
+        >>> import mlx.optimizers as optim
+        >>> from mlx_lrsched.cyclic import CyclicLR
+        >>> cyclic = CyclicLR(0.01, 0.1, step_size_up=10, cycle_momentum=True)
+        >>> optimizer = apply_schedule(optim.SGD(learning_rate=0.0, momentum=0.9), cyclic)
+        >>> optimizer.learning_rate.item(), round(optimizer.state["momentum"].item(), 6)  # step 0
+        (0.009999999776482582, 0.9)
+    """
+    owner = "apply_schedule"
+    schedule = as_schedule(owner, "schedule", schedule)
+    momentum = schedule.momentum_schedule
+    if momentum is not None:
+        _momentum_target(owner, optimizer)  # refused before anything changes
+    _state.schedule_hyperparameter(owner, optimizer, "learning_rate", schedule)
+    for node in schedule.walk():
+        attach = getattr(node, "attach", None)
+        if node.reads_state and attach is not None:
+            attach(optimizer)
+    return optimizer if momentum is None else schedule_momentum(optimizer, momentum)

@@ -210,7 +210,7 @@ def from_mlx_optimizers(name: str, *args: Any, **kwargs: Any) -> Schedule:
     Examples:
         >>> import numpy as np
         >>> from_mlx_optimizers("cosine_decay", 1e-3, 1000)
-        CosineDecay(init_lr=0.001, decay_steps=1000, end_lr=0.0)
+        CosineDecay(init_lr=0.001, decay_steps=1000)
         >>> warmup, decay = ("linear_schedule", 0.0, 1.0, 4), ("step_decay", 1.0, 0.5, 2)
         >>> s = from_mlx_optimizers("join_schedules", [warmup, decay], [4])
         >>> s(np.array([0, 2, 4, 5, 6, 8]))

@@ -15,6 +15,7 @@ from .compose import Join, Ramp
 @dataclass(frozen=True)
 class OneCycle(Schedule):
     r"""The 1cycle policy: warm up to ``max_lr``, then anneal far below the start (PyTorch ``OneCycleLR``).
+    ``lr = max_lr / div_factor → max_lr → max_lr / (div_factor · final_div_factor)``, cosine or linear.
 
     .. math::
         \eta_t = \operatorname{anneal}\!\left(a_k, b_k, \frac{t - e_{k-1}}{e_k - e_{k-1}}\right)
@@ -22,7 +23,8 @@ class OneCycle(Schedule):
 
     with PyTorch's phase ends :math:`e_1 = \rho N - 1`, :math:`e_2 = N - 1` and rates
     :math:`\eta_{\max}/\delta \to \eta_{\max} \to \eta_{\max}/(\delta \phi)`; with ``three_phase``,
-    :math:`e_2 = 2 \rho N - 2`, :math:`e_3 = N - 1` and :math:`\eta_{\max}/\delta \to \eta_{\max} \to
+    :math:`e_2 = \rho_f N - 2` (:math:`\rho_f`, ``pct_final``, is :math:`2 \rho` by default, PyTorch's mirror
+    of the warmup), :math:`e_3 = N - 1` and :math:`\eta_{\max}/\delta \to \eta_{\max} \to
     \eta_{\max}/\delta \to \eta_{\max}/(\delta\phi)`. Here :math:`N` is ``total_steps``, :math:`\rho`
     ``pct_start``, :math:`\delta` ``div_factor`` and :math:`\phi` ``final_div_factor``.
     ``anneal(a, b, x)`` is :math:`a + (b - a) x` (``linear``) or :math:`b + \tfrac12 (a - b)(1 + \cos \pi x)`
@@ -38,6 +40,10 @@ class OneCycle(Schedule):
     * ``three_phase`` needs :math:`\rho \le 0.5` (PyTorch never reaches the third phase otherwise);
     * ``div_factor`` and ``final_div_factor`` are at least 1, so the rate never exceeds ``max_lr``.
 
+    ``cycle_momentum``, ``base_momentum`` and ``max_momentum`` are PyTorch's: the schedule carries its
+    momentum twin (:attr:`momentum_schedule`, a :class:`OneCycleMomentum`), which
+    :func:`~mlx_lrsched.hyper.apply_schedule` puts on the optimizer's momentum or ``betas[0]``.
+
     Args:
         max_lr: :math:`\eta_{\max} \ge 0`, the peak.
         total_steps: :math:`N \ge 1`, the updates in the run (see :meth:`from_epochs`).
@@ -46,6 +52,11 @@ class OneCycle(Schedule):
         div_factor: :math:`\delta \ge 1`, the start is :math:`\eta_{\max} / \delta`.
         final_div_factor: :math:`\phi \ge 1`, the end is :math:`\eta_{\max} / (\delta \phi)`.
         three_phase: anneal back to the start symmetrically, then to the end (the paper's version).
+        pct_final: :math:`\rho_f \in [\rho, 1]`, where the three-phase run is back at the start
+            (``None``: :math:`2 \rho`, PyTorch); optax's ``linear_onecycle_schedule(pct_final=...)``.
+        cycle_momentum: whether the schedule carries a momentum twin (PyTorch's default: yes).
+        base_momentum: :math:`\beta_{\text{base}} \in [0, 1]`, the momentum at the rate's peak.
+        max_momentum: :math:`\beta_{\max} \in [\beta_{\text{base}}, 1]`, the momentum at the start and end.
 
     Examples:
         >>> import numpy as np
@@ -67,13 +78,22 @@ class OneCycle(Schedule):
     div_factor: float = _spec.real(25.0, low=1.0)
     final_div_factor: float = _spec.real(1e4, low=1.0)
     three_phase: bool = _spec.flag(False)
+    pct_final: float | None = _spec.real(None, low=0.0, high=1.0, optional=True)
+    cycle_momentum: bool = _spec.flag(True)
+    base_momentum: float = _spec.real(0.85, low=0.0, high=1.0)
+    max_momentum: float = _spec.real(0.95, low=0.0, high=1.0)
 
     def _validate(self) -> None:
-        if self.three_phase and self.pct_start > 0.5:
+        if self.pct_final is not None:
+            if not self.three_phase:
+                raise ValueError(f"OneCycle: pct_final applies with three_phase=True, got pct_final={self.pct_final!r}")
+            _check.real("OneCycle", "pct_final", self.pct_final, low=self.pct_start, high=1.0)
+        elif self.three_phase and self.pct_start > 0.5:
             raise ValueError(
                 "OneCycle: pct_start must be in [0, 0.5] with three_phase=True (the warmup and its mirror "
                 f"take 2 * pct_start of the run), got {self.pct_start!r}"
             )
+        _check.real("OneCycle", "max_momentum", self.max_momentum, low=self.base_momentum, high=1.0)
         start = ("max_lr / div_factor", self.max_lr / self.div_factor)
         end = ("max_lr / (div_factor * final_div_factor)", start[1] / self.final_div_factor)
         _check.float32_blend("OneCycle", start, ("max_lr", self.max_lr))
@@ -130,14 +150,20 @@ class OneCycle(Schedule):
         pct_start = (t_max + 2) / (2 * (t_max + 1))  # PyTorch's peak step pct_start * N - 1 = t_max / 2
         return cls(max_lr, t_max + 1, pct_start, "linear", div_factor=max_lr / min_lr, final_div_factor=1.0)
 
-    def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> OneCycleMomentum:
+    def momentum(self, base_momentum: float | None = None, max_momentum: float | None = None) -> OneCycleMomentum:
         """The momentum (or Adam ``beta1``) twin, inverse to the rate (PyTorch's ``cycle_momentum``).
 
         Args:
-            base_momentum: the momentum at the rate's peak.
-            max_momentum: the momentum at the start (and end) of the cycle.
+            base_momentum: the momentum at the rate's peak (``None``: this schedule's ``base_momentum``).
+            max_momentum: the momentum at the start and end of the cycle (``None``: ``max_momentum``).
         """
-        return OneCycleMomentum(self, base_momentum, max_momentum)
+        base = self.base_momentum if base_momentum is None else base_momentum
+        return OneCycleMomentum(self, base, self.max_momentum if max_momentum is None else max_momentum)
+
+    @property
+    def momentum_schedule(self) -> OneCycleMomentum | None:
+        """The momentum twin with this schedule's momenta, or ``None`` without ``cycle_momentum``."""
+        return self.momentum() if self.cycle_momentum else None
 
     def _lower(self) -> Schedule:
         start = self.max_lr / self.div_factor
@@ -155,7 +181,8 @@ class OneCycle(Schedule):
 
 @dataclass(frozen=True)
 class OneCycleMomentum(Schedule):
-    r"""The momentum that mirrors a :class:`OneCycle` rate (PyTorch ``OneCycleLR(cycle_momentum=True)``).
+    r"""The momentum that mirrors a :class:`OneCycle` rate (PyTorch ``OneCycleLR(cycle_momentum=True)``):
+    ``momentum = max_momentum → base_momentum → max_momentum``, over the rate's phases.
 
     .. math:: \beta_t = \operatorname{anneal}\!\left(c_k, d_k, x_k(t)\right)
 
@@ -211,7 +238,8 @@ def _phase_plan(cycle: OneCycle) -> list[tuple[int, int, float, float, str, str]
     steps = cycle.total_steps
     ends: list[tuple[float, str, str]] = [(float(cycle.pct_start * steps) - 1, "start", "max")]
     if cycle.three_phase:
-        ends += [(float(2 * cycle.pct_start * steps) - 2, "max", "start"), (steps - 1, "start", "end")]
+        mirror = 2 * cycle.pct_start if cycle.pct_final is None else cycle.pct_final
+        ends += [(float(mirror * steps) - 2, "max", "start"), (steps - 1, "start", "end")]
     else:
         ends += [(steps - 1, "max", "end")]
     plan, covered, begin = [], -1, 0.0

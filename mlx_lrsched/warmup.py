@@ -14,7 +14,7 @@ from . import _check, _spec
 from ._shapes import WEIGHT_SHAPES, weight
 from ._xp import MAX_STEP, Array, Backend
 from .base import Constant, Schedule, lowered, phase_steps
-from .compose import Join, Ramp
+from .compose import Join, Ramp, Shift
 
 WARMUP_SHAPES = (*WEIGHT_SHAPES, "constant")
 
@@ -28,18 +28,23 @@ def _fits(owner: str, **lengths: int) -> None:
 
 @dataclass(frozen=True)
 class Warmup(Schedule):
-    r"""Warm up from ``init_lr`` to a schedule's first value, then run the schedule from its step 0.
+    r"""Warm up from ``init_lr`` to a schedule's value, then run the schedule (shifted by the warmup, or not).
+    ``lr = init_lr + (target - init_lr) · w(t / W)`` while ``t < W``, then ``f(t - W)`` (``f(t)`` with ``overlay``).
 
     .. math::
         \eta_t = \begin{cases}
-            \eta_{\text{init}}\, w_{\text{left}}(t / W) + f(0)\, w_{\text{done}}(t / W) & t < W \\
-            f(t - W) & t \ge W
+            \eta_{\text{init}}\, w_{\text{left}}(t / W) + \eta_{\text{target}}\, w_{\text{done}}(t / W) & t < W \\
+            f(t - W) \ \ (\text{or } f(t) \text{ with } \texttt{overlay}) & t \ge W
         \end{cases}
 
-    The wrapped schedule :math:`f` sees *shifted* steps: it starts at its own step 0 when the warmup
-    ends, so ``Warmup(CosineDecay(peak, T - W, end), W, init)`` is optax's
-    ``warmup_cosine_decay_schedule(init, peak, W, T, end)`` and the cosine still lasts ``T - W`` steps.
-    The weights for ``shape`` are ``linear``: :math:`w_{\text{done}} = d`; ``cos``:
+    By default the wrapped schedule :math:`f` sees *shifted* steps: it starts at its own step 0 when the
+    warmup ends, so ``Warmup(CosineDecay(peak, T - W, end), W, init)`` is optax's
+    ``warmup_cosine_decay_schedule(init, peak, W, T, end)`` and the cosine still lasts ``T - W`` steps; the
+    target is :math:`f(0)`. With ``overlay=True`` the warmup is laid *over* the first :math:`W` steps of
+    :math:`f`, which keeps the global step (timm's default ``warmup_prefix=False``); the target is then
+    :math:`f(W)`, where :math:`f` takes over (continuous, as timm's ``TanhLRScheduler``). ``peak_lr`` sets
+    the target instead (timm's cosine warms up to the base rate and then drops to :math:`f(W)`; Keras'
+    ``warmup_target``). The weights for ``shape`` are ``linear``: :math:`w_{\text{done}} = d`; ``cos``:
     :math:`\sin^2(\tfrac{\pi}{2} d)`; ``sqrt``: :math:`\sqrt d`; with :math:`w_{\text{left}} = 1 -
     w_{\text{done}}`; ``constant`` holds :math:`\eta_{\text{init}}` for the whole warmup. At step 0 the
     rate is ``init_lr`` (0 by default: the first update is a no-op, as in optax and Hugging Face).
@@ -49,6 +54,9 @@ class Warmup(Schedule):
         warmup_steps: :math:`W \ge 0`; 0 is the schedule itself.
         init_lr: :math:`\eta_{\text{init}} \ge 0`, the rate at step 0.
         shape: one of ``"linear"``, ``"cos"``, ``"sqrt"``, ``"constant"``.
+        overlay: keep :math:`f` on the global step (its first :math:`W` steps are replaced by the warmup).
+        peak_lr: :math:`\eta_{\text{target}}`, the rate the warmup reaches at step :math:`W`; ``None``:
+            where :math:`f` takes over, :math:`f(0)` (or :math:`f(W)` with ``overlay``).
 
     Examples:
         >>> import numpy as np
@@ -56,40 +64,56 @@ class Warmup(Schedule):
         >>> s = Warmup(CosineDecay(1.0, decay_steps=4), warmup_steps=4)
         >>> s(np.array([0, 2, 4, 6, 8])).round(12)
         array([0. , 0.5, 1. , 0.5, 0. ])
+        >>> Warmup(CosineDecay(1.0, decay_steps=8), warmup_steps=4, overlay=True)(np.arange(0, 9, 2)).round(6)
+        array([0.      , 0.25    , 0.5     , 0.146447, 0.      ])
 
     References:
         Goyal et al., *Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour*, 2017;
-        optax ``warmup_cosine_decay_schedule``.
+        optax ``warmup_cosine_decay_schedule``; timm ``warmup_prefix``.
     """
 
     schedule: Schedule = _spec.schedule()
     warmup_steps: int = _spec.steps()
     init_lr: float = _spec.rate(0.0)
     shape: str = _spec.choice("linear", WARMUP_SHAPES, _spec.COS_ALIASES)
+    overlay: bool = _spec.flag(False)
+    peak_lr: float | None = _spec.rate(None, optional=True)
 
     def _validate(self) -> None:
         if self.warmup_steps and self.shape != "constant":
-            target = _first_value(self.schedule)  # None for a feedback schedule: bounded by its peak
+            target = self._target()  # None for a feedback schedule: bounded by its peak
             target = self.schedule.peak if target is None else target
-            name = f"the schedule's value at step 0 ({type(self.schedule).__name__})"
+            at = self.warmup_steps if self.overlay else 0
+            name = (
+                "peak_lr"
+                if self.peak_lr is not None
+                else f"the schedule's value at step {at} ({type(self.schedule).__name__})"
+            )
             _check.float32_blend("Warmup", ("init_lr", self.init_lr), (name, target))
+
+    def _target(self) -> float | None:
+        """The rate the warmup reaches, or ``None`` where it is read in the graph (a feedback schedule)."""
+        if self.peak_lr is not None:
+            return self.peak_lr
+        return _value_at(self.schedule, self.warmup_steps if self.overlay else 0)
 
     def _lower(self) -> Schedule:
         if self.warmup_steps == 0:
             return self.schedule
+        after = Shift(self.schedule, self.warmup_steps) if self.overlay else self.schedule
         if self.shape == "constant":
-            return Join((Constant(self.init_lr), self.schedule), (self.warmup_steps,))
-        target = _first_value(self.schedule)
-        if target is None:  # the schedule's step-0 value changes in training: evaluated in the graph
+            return Join((Constant(self.init_lr), after), (self.warmup_steps,))
+        target = self._target()
+        if target is None:  # the schedule's value changes in training: evaluated in the graph
             return self
         warmup = Ramp(self.init_lr, target, self.warmup_steps, self.shape)
-        return Join((warmup, self.schedule), (self.warmup_steps,))
+        return Join((warmup, after), (self.warmup_steps,))
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        if lowered(self) is self:  # a stateful schedule: its step-0 value is read in the graph
+        if lowered(self) is self:  # a stateful schedule: its value where it takes over is read in the graph
             since = xp.maximum(t, self.warmup_steps) - self.warmup_steps
-            after = self.schedule.evaluate(xp, since)
-            target = self.schedule.evaluate(xp, since * 0)
+            after = self.schedule.evaluate(xp, since + self.warmup_steps if self.overlay else since)
+            target = self.schedule.evaluate(xp, since * 0 + (self.warmup_steps if self.overlay else 0))
             done = xp.to_float(xp.minimum(t, self.warmup_steps)) * (1.0 / self.warmup_steps)
             ramp = self.init_lr + (target - self.init_lr) * weight(xp, done, self.shape)
             return xp.where(t < self.warmup_steps, ramp, after)
@@ -97,7 +121,7 @@ class Warmup(Schedule):
 
     @property
     def peak(self) -> float:
-        return max(self.init_lr, self.schedule.peak)
+        return max(self.init_lr, self.schedule.peak, self.peak_lr or 0.0)
 
     @property
     def signed(self) -> bool:
@@ -107,13 +131,15 @@ class Warmup(Schedule):
     def phase_boundaries(self) -> tuple[int, ...]:
         if self.warmup_steps == 0:
             return self.schedule.phase_boundaries
-        later = (self.warmup_steps + step for step in self.schedule.phase_boundaries)
+        inner = self.schedule.phase_boundaries
+        later = (b for b in inner if b > self.warmup_steps) if self.overlay else (self.warmup_steps + b for b in inner)
         return phase_steps((self.warmup_steps, *later))
 
 
 @dataclass(frozen=True)
 class Linear(Schedule):
-    r"""A straight line from ``init_lr`` to ``end_lr`` over ``steps`` steps, then ``end_lr``.
+    r"""A straight line from ``init_lr`` to ``end_lr`` over ``steps`` steps, then ``end_lr``:
+    ``lr = init_lr + (end_lr - init_lr) · min(t, steps) / steps``.
 
     .. math:: \eta_t = \eta_0 + (\eta_{\text{end}} - \eta_0)\, \frac{\min(t, T)}{T}
 
@@ -154,7 +180,8 @@ class Linear(Schedule):
 
 @dataclass(frozen=True)
 class InverseSqrt(Schedule):
-    r"""Linear warmup to ``peak_lr``, then decay as the inverse square root of the step (Noam, T5).
+    r"""Linear warmup to ``peak_lr``, then decay as the inverse square root of the step (Noam, T5):
+    ``lr = peak_lr · sqrt(timescale / (t - W + timescale))`` after the ``W`` warmup steps.
 
     .. math::
         \eta_t = \begin{cases}
@@ -213,6 +240,7 @@ class InverseSqrt(Schedule):
 @dataclass(frozen=True)
 class WSD(Schedule):
     r"""Warmup-stable-decay: linear warmup, a long constant phase, then a short decay (LLM pretraining).
+    ``lr = init_lr → peak_lr`` (linear, ``W`` steps), ``peak_lr`` (``S`` steps), ``peak_lr → end_lr`` (``D`` steps).
 
     .. math::
         \eta_t = \begin{cases}
@@ -313,9 +341,9 @@ class _InverseSqrtDecay(Schedule):
         return self.peak_lr
 
 
-def _first_value(schedule: Schedule) -> float | None:
-    """The schedule's value at step 0 (float64), or ``None`` where it is not a constant of the config."""
+def _value_at(schedule: Schedule, step: int) -> float | None:
+    """The schedule's value at ``step`` (float64), or ``None`` where it is not a constant of the config."""
     if schedule.stateful:
         return None
-    value = float(np.asarray(schedule(np.zeros((), dtype=np.int64))))
+    value = float(np.asarray(schedule(np.array(step, dtype=np.int64))))
     return value if value >= 0.0 else None

@@ -23,15 +23,19 @@ from mlx_lrsched import (
     Join,
     Linear,
     MultiStepDecay,
+    Noisy,
     OneCycle,
     PerEpoch,
     PiecewiseConstant,
+    PiecewiseInterpolate,
     PolynomialDecay,
     Product,
     Ramp,
     ReduceOnPlateau,
+    Restarts,
     Scale,
     Schedule,
+    Shift,
     StepDecay,
     Warmup,
 )
@@ -59,13 +63,20 @@ PURE_CONFIGS: dict[str, list[Schedule]] = {
     ],
     "PolynomialDecay": [
         PolynomialDecay(0.1, 1e-3, decay_steps=10_000, power=2.0),
+        PolynomialDecay(0.1, 1e-3, decay_steps=10_000, power=2.0, transition_begin=500),
         PolynomialDecay(0.1, 1e-3, decay_steps=3000, power=0.5, cycle=True),
     ],
-    "CosineDecay": [CosineDecay(0.1, decay_steps=10_000, end_lr=1e-4)],
+    "CosineDecay": [
+        CosineDecay(0.1, decay_steps=10_000, end_lr=1e-4),
+        CosineDecay(0.1, decay_steps=10_000, exponent=2.0),  # optax's exponent
+        CosineDecay(0.1, decay_steps=9_500, end_lr=1e-5, num_cycles=1.5),  # Hugging Face's waves
+    ],
     "Linear": [Linear(0.0, 0.1, steps=10_000)],
     "Ramp": [
         Ramp(0.0, 1.0, steps=10_000, shape="cos", lead=0.5, trail=0.25),
         Ramp(1.0, 0.1, steps=1000, shape="sqrt"),
+        Ramp(1.0, 0.1, steps=1000, shape="tanh"),
+        Ramp(1.0, 0.0, steps=1000, shape="cos", exponent=2.0, k_decay=0.5),
     ],
     "CyclicLR": [
         CyclicLR(0.01, 0.1, step_size_up=2000, step_size_down=1000, mode=mode, gamma=0.9999, window=window)
@@ -81,9 +92,26 @@ PURE_CONFIGS: dict[str, list[Schedule]] = {
         CosineRestarts(0.1, first_period_steps=1000, m_mul=0.5, end_lr=1e-3),
         CosineRestarts(0.1, first_period_steps=100, t_mult=2),
         CosineRestarts(0.1, first_period_steps=10, t_mult=3, m_mul=0.8, end_lr=1e-3),
+        CosineRestarts(0.1, first_period_steps=1000, cycle_limit=3, k_decay=2.0, m_mul=0.8, m_mul_mode="amplitude"),
+    ],
+    "Restarts": [
+        Restarts(0.1, first_period_steps=1000 / 3, end_lr=1e-3, cycle_limit=3),  # Hugging Face's hard restarts
+        Restarts(0.1, first_period_steps=100, shape="tanh", lb=-6.0, ub=4.0),  # timm's TanhLRScheduler
+        Restarts(0.1, first_period_steps=100, shape="linear", exponent=0.5, k_decay=1.5),  # timm's poly
+        Restarts(0.1, first_period_steps=10, t_mult=1.5, m_mul=0.5, end_lr=1e-3, m_mul_mode="amplitude"),  # Keras
+    ],
+    "Shift": [Shift(OneCycle(0.1, total_steps=10_000), steps=2000)],
+    "PiecewiseInterpolate": [
+        PiecewiseInterpolate([0, 3000, 8500, 10_000], [0.004, 0.1, 0.004, 1e-5]),
+        PiecewiseInterpolate([1000, 3000], [0.1, 0.001], shape="cos"),
+    ],
+    "CyclicMomentum": [
+        CyclicLR(0.01, 0.1, step_size_up=2000, step_size_down=1000, mode=mode, gamma=0.9999, window=window).momentum()
+        for mode, window in (("triangular", "linear"), ("triangular2", "welch"), ("exp_range", "cos"))
     ],
     "OneCycle": [
         _ONE_CYCLE,
+        OneCycle(0.1, total_steps=10_000, pct_start=0.3, three_phase=True, pct_final=0.85, anneal="linear"),
         OneCycle(0.1, total_steps=10_000, pct_start=0.25, anneal="linear"),
         OneCycle(0.1, total_steps=10_000, pct_start=0.2, three_phase=True),
     ],
@@ -94,6 +122,7 @@ PURE_CONFIGS: dict[str, list[Schedule]] = {
     "Warmup": [
         Warmup(CosineDecay(0.1, decay_steps=9000), warmup_steps=1000),
         Warmup(ExponentialDecay(0.1, 0.999), warmup_steps=1000, init_lr=1e-3, shape="cos"),
+        Warmup(CosineRestarts(0.1, 3000, cycle_limit=2), warmup_steps=500, overlay=True, peak_lr=0.1),  # timm
     ],
     "Join": [Join([Linear(0.0, 0.1, 1000), CosineDecay(0.1, 9000)], boundaries=[1000])],
     "Product": [Product([StepDecay(1.0, step_size=3000, gamma=0.5), CyclicLR(0.01, 0.1, step_size_up=500)])],
@@ -110,6 +139,10 @@ PURE_CONFIGS: dict[str, list[Schedule]] = {
     "InverseSqrt": [
         InverseSqrt(0.1, warmup_steps=1000),
         InverseSqrt(0.1, warmup_steps=0, timescale=500),
+    ],
+    "Noisy": [
+        Noisy(CosineDecay(0.1, decay_steps=10_000, end_lr=1e-4), start_step=100, end_step=9000),  # timm's defaults
+        Noisy(CosineDecay(0.1, decay_steps=10_000), pct=0.5, distribution="uniform", seed=7, start_step=1000),
     ],
 }
 """Every public pure schedule: a few instances reaching each branch of its MLX formula."""

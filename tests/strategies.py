@@ -102,6 +102,10 @@ def value(spec: _spec.Spec, children: Strategy[Config] | None = None, *, rate: b
         strategy = real(spec, rate=rate)
     elif kind == "int":
         strategy = count(int(spec.low), int(spec.high))
+    elif kind == "length":  # whole steps mostly, sometimes a ratio of small integers (1000 / 3)
+        whole = count(math.ceil(spec.low), int(spec.high))
+        ratios = st.tuples(count(math.ceil(spec.low), 2**40), st.integers(2, 7)).map(lambda nd: nd[0] + nd[0] / nd[1])
+        strategy = st.one_of(whole, ratios.filter(lambda v: spec.low <= v < spec.high))
     elif kind == "flag":
         strategy = st.booleans()
     elif kind == "choice":
@@ -302,6 +306,51 @@ def _signed_floor(fields: Fields) -> Strategy[float]:
     return value(narrow(fields.spec("min_lr"), high=fields["init_lr"]), rate=True)
 
 
+def _tanh_only(name: str) -> Override:
+    """``lb``/``ub`` of a curve: drawn for ``shape="tanh"`` (``ub > lb``), the defaults otherwise."""
+
+    def override(fields: Fields) -> Strategy[float]:
+        spec = fields.spec(name)
+        if fields["shape"] != "tanh":
+            return st.just(-7.0 if name == "lb" else 3.0)
+        if name == "ub":
+            return value(narrow(spec, low=fields["lb"], low_open=True))
+        return value(narrow(spec, high=spec.high - 1e-3))
+
+    return override
+
+
+def _not_tanh(name: str) -> Override:
+    """``exponent``/``k_decay`` of a curve: drawn (1 half the time) unless ``shape="tanh"``, which has neither."""
+    return lambda fields: st.just(1.0) if fields["shape"] == "tanh" else st.just(1.0) | value(fields.spec(name))
+
+
+def _growth(fields: Fields) -> Strategy[float]:
+    """``t_mult``: 1, a whole factor, or a fraction (a table of cycles: not too close to 1)."""
+    return st.one_of(st.just(1.0), st.integers(2, 7).map(float), st.floats(1.05, 4.0))
+
+
+CURVE_OVERRIDES: dict[str, Override] = {
+    "lb": _tanh_only("lb"),
+    "ub": _tanh_only("ub"),
+    "exponent": _not_tanh("exponent"),
+    "k_decay": _not_tanh("k_decay"),
+}
+
+
+def _one_cycle_final(fields: Fields) -> Strategy[float | None]:
+    if not fields["three_phase"]:
+        return st.none()
+    return st.none() | value(narrow(fields.spec("pct_final"), low=fields["pct_start"], optional=False))
+
+
+def _noise_end(fields: Fields) -> Strategy[int | None]:
+    """Noisy: no end, or an end after ``start_step``."""
+    if fields["start_step"] >= MAX_STEP:
+        return st.none()
+    return st.none() | _bounded("end_step", low=lambda f: f["start_step"] + 1)(fields)
+
+
 def _remaining(*names: str) -> Callable[[Fields], float]:
     return lambda fields: MAX_STEP - sum(fields[name] for name in names)
 
@@ -309,7 +358,10 @@ def _remaining(*names: str) -> Callable[[Fields], float]:
 OVERRIDES: dict[str, dict[str, Override]] = {
     "ExponentialDecay": {"decay_rate": _decay_or_growth, "end_lr": _exponential_end},
     "PiecewiseConstant": {"values": _entries("boundaries", extra=1)(_rate_items)},
-    "CyclicLR": {"max_lr": _bounded("max_lr", low=lambda f: f["base_lr"])},
+    "CyclicLR": {
+        "max_lr": _bounded("max_lr", low=lambda f: f["base_lr"]),
+        "max_momentum": _bounded("max_momentum", low=lambda f: f["base_momentum"]),
+    },
     "CyclicExponentialDecay": {"min_lr": _signed_floor},
     "WSD": {
         "stable_steps": _bounded("stable_steps", high=_remaining("warmup_steps")),
@@ -318,11 +370,32 @@ OVERRIDES: dict[str, dict[str, Override]] = {
         "init_lr": _bounded("init_lr", high=lambda f: f["peak_lr"]),
     },
     "OneCycleMomentum": {
-        "schedule": lambda fields: spec_config("OneCycle"),
+        "schedule": lambda fields: spec_config("OneCycle", overrides=OVERRIDES["OneCycle"]),
         "max_momentum": _bounded("max_momentum", low=lambda f: f["base_momentum"]),
     },
+    "OneCycle": {
+        "pct_final": _one_cycle_final,
+        "max_momentum": _bounded("max_momentum", low=lambda f: f["base_momentum"]),
+    },
+    "CyclicMomentum": {
+        "schedule": lambda fields: spec_config("CyclicLR", overrides=OVERRIDES["CyclicLR"]),
+        "max_momentum": _bounded("max_momentum", low=lambda f: f["base_momentum"]),
+    },
+    "Ramp": {
+        **CURVE_OVERRIDES,
+        "lead": lambda f: st.just(0.0) if f["shape"] == "tanh" else value(f.spec("lead")),
+        "trail": lambda f: st.just(0.0) if f["shape"] == "tanh" else value(f.spec("trail")),
+    },
+    "Restarts": {**CURVE_OVERRIDES, "t_mult": _growth},
+    "PiecewiseInterpolate": {"values": _entries("boundaries")(_rate_items)},
+    "CosineDecay": {
+        "exponent": lambda f: st.just(1.0) | value(f.spec("exponent")),
+        "num_cycles": lambda f: st.one_of(st.just(0.5), st.sampled_from([1.0, 1.5, 2.0, 3.0]), st.floats(0.01, 8.0)),
+    },
+    "CosineRestarts": {"t_mult": _growth, "k_decay": lambda f: st.just(1.0) | value(f.spec("k_decay"))},
     "Join": {"boundaries": _join_boundaries},
     "Clip": {"max_lr": lambda f: st.none() | _bounded("max_lr", low=lambda g: g["min_lr"])(f)},
+    "Noisy": {"end_step": _noise_end},
     "ReduceOnPlateau": {"threshold": _plateau_threshold},
 }
 """Per-class overrides for rules between fields that would reject most draws; bounds still come from the specs."""
@@ -333,7 +406,7 @@ def _register_all() -> None:
         cls = base.schedule_class(name)
         specs = [_spec.spec_of(f) for f in dataclasses.fields(cls) if f.init]
         nests = any(spec is not None and spec.kind in ("schedule", "schedules") for spec in specs)
-        nests = nests and name != "OneCycleMomentum"  # its schedule is always a OneCycle, drawn by its override
+        nests = nests and name not in ("OneCycleMomentum", "CyclicMomentum")  # a fixed kind, drawn by the override
         overrides = OVERRIDES.get(name, {})
         register(name, nests=nests)(functools.partial(_factory, name, overrides))
 

@@ -14,16 +14,19 @@ import numpy as np
 import pytest
 
 from mlx_lrsched._xp import MAX_STEP
-from mlx_lrsched.compose import Clip, Join, Product, Scale
-from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
+from mlx_lrsched.compose import Clip, Join, Product, Scale, Shift
+from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR, CyclicMomentum
 from mlx_lrsched.decay import Constant, CosineDecay, ExponentialDecay
 from mlx_lrsched.feedback import GradNormScaled, ReduceOnPlateau
+from mlx_lrsched.interpolate import PiecewiseInterpolate
 from mlx_lrsched.one_cycle import OneCycle, OneCycleMomentum
+from mlx_lrsched.restarts import Restarts
 from mlx_lrsched.warmup import WSD, InverseSqrt, Linear, Warmup
 
 NAN, INF = math.nan, math.inf
 LR = Constant(0.1)
 CYCLE = OneCycle(1.0, total_steps=100)
+CYCLIC = CyclicLR(0.1, 1.0, step_size_up=10)
 
 # (constructor, kwargs, exception, parameter named in the message)
 BAD = [
@@ -62,6 +65,16 @@ BAD = [
     (Warmup, {"schedule": LR, "warmup_steps": 10, "init_lr": -0.1}, ValueError, "init_lr"),
     (Warmup, {"schedule": LR, "warmup_steps": 10, "shape": "exp"}, ValueError, "shape"),
     (Warmup, {"schedule": LR, "warmup_steps": 10, "shape": None}, ValueError, "shape"),
+    (Warmup, {"schedule": LR, "warmup_steps": 10, "overlay": "yes"}, TypeError, "overlay"),
+    (Warmup, {"schedule": LR, "warmup_steps": 10, "peak_lr": -1.0}, ValueError, "peak_lr"),
+    # Shift
+    (Shift, {"schedule": "cos", "steps": 10}, TypeError, "schedule"),
+    (Shift, {"schedule": LR, "steps": -1}, ValueError, "steps"),
+    # PiecewiseInterpolate
+    (PiecewiseInterpolate, {"boundaries": [10, 5], "values": [0.1, 0.2]}, ValueError, "boundaries"),
+    (PiecewiseInterpolate, {"boundaries": [0, 5], "values": [0.1]}, ValueError, "values"),
+    (PiecewiseInterpolate, {"boundaries": [0, 5], "values": [0.1, NAN]}, ValueError, "values[1]"),
+    (PiecewiseInterpolate, {"boundaries": [0, 5], "values": [0.1, 0.2], "shape": "sqrt"}, ValueError, "shape"),
     # Linear
     (Linear, {"init_lr": INF, "end_lr": 0.0, "steps": 10}, ValueError, "init_lr"),
     (Linear, {"init_lr": 0.1, "end_lr": -0.1, "steps": 10}, ValueError, "end_lr"),
@@ -109,6 +122,18 @@ BAD = [
     (CyclicLR, {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 10, "gamma": 0.0}, ValueError, "gamma"),
     (CyclicLR, {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 10, "gamma": 1.01}, ValueError, "gamma"),
     (CyclicLR, {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 10, "window": "hamming"}, ValueError, "window"),
+    (CyclicLR, {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 10, "cycle_momentum": 1}, TypeError, "cycle_momentum"),
+    (CyclicLR, {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 10, "base_momentum": -0.5}, ValueError, "base_momentum"),
+    (
+        CyclicLR,
+        {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 10, "base_momentum": 0.95, "max_momentum": 0.9},
+        ValueError,
+        "max_momentum",
+    ),
+    # CyclicMomentum
+    (CyclicMomentum, {"schedule": LR}, TypeError, "schedule"),
+    (CyclicMomentum, {"schedule": CYCLIC, "base_momentum": 1.5}, ValueError, "base_momentum"),
+    (CyclicMomentum, {"schedule": CYCLIC, "base_momentum": 0.9, "max_momentum": 0.5}, ValueError, "max_momentum"),
     # CyclicExponentialDecay
     (CyclicExponentialDecay, {"init_lr": -1.0, "decay_rate": 0.5, "period_steps": 10}, ValueError, "init_lr"),
     (CyclicExponentialDecay, {"init_lr": 1.0, "decay_rate": 0.0, "period_steps": 10}, ValueError, "decay_rate"),
@@ -143,10 +168,26 @@ BAD = [
     (CosineRestarts, {"init_lr": NAN, "first_period_steps": 10}, ValueError, "init_lr"),
     (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 0}, ValueError, "first_period_steps"),
     (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "t_mult": 0}, ValueError, "t_mult"),
-    (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "t_mult": 1.5}, TypeError, "t_mult"),
+    (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "t_mult": "1.5"}, TypeError, "t_mult"),
     (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "m_mul": 0.0}, ValueError, "m_mul"),
     (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "m_mul": 2.0}, ValueError, "m_mul"),
     (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "end_lr": -1.0}, ValueError, "end_lr"),
+    (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "cycle_limit": 0}, ValueError, "cycle_limit"),
+    (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "k_decay": 0.0}, ValueError, "k_decay"),
+    (CosineRestarts, {"init_lr": 1.0, "first_period_steps": 10, "m_mul_mode": "peaks"}, ValueError, "m_mul_mode"),
+    # Restarts
+    (Restarts, {"init_lr": -1.0, "first_period_steps": 10}, ValueError, "init_lr"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": INF}, ValueError, "first_period_steps"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "t_mult": 0.5}, ValueError, "t_mult"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "m_mul": 1.5}, ValueError, "m_mul"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "end_lr": INF}, ValueError, "end_lr"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "cycle_limit": 2.0}, TypeError, "cycle_limit"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "m_mul_mode": "top"}, ValueError, "m_mul_mode"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "shape": "exp"}, ValueError, "shape"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "exponent": -1.0}, ValueError, "exponent"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "shape": "tanh", "k_decay": 2.0}, ValueError, "k_decay"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "shape": "tanh", "lb": 5.0}, ValueError, "lb"),
+    (Restarts, {"init_lr": 1.0, "first_period_steps": 10, "shape": "tanh", "ub": 30.0}, ValueError, "ub"),
     # OneCycle
     (OneCycle, {"max_lr": -1.0, "total_steps": 100}, ValueError, "max_lr"),
     (OneCycle, {"max_lr": 1.0, "total_steps": 0}, ValueError, "total_steps"),
@@ -159,6 +200,11 @@ BAD = [
     (OneCycle, {"max_lr": 1.0, "total_steps": 100, "div_factor": 0.5}, ValueError, "div_factor"),
     (OneCycle, {"max_lr": 1.0, "total_steps": 100, "final_div_factor": 0.0}, ValueError, "final_div_factor"),
     (OneCycle, {"max_lr": 1.0, "total_steps": 100, "three_phase": 1}, TypeError, "three_phase"),
+    (OneCycle, {"max_lr": 1.0, "total_steps": 100, "pct_final": 0.8}, ValueError, "pct_final"),
+    (OneCycle, {"max_lr": 1.0, "total_steps": 100, "three_phase": True, "pct_final": 0.2}, ValueError, "pct_final"),
+    (OneCycle, {"max_lr": 1.0, "total_steps": 100, "cycle_momentum": None}, TypeError, "cycle_momentum"),
+    (OneCycle, {"max_lr": 1.0, "total_steps": 100, "base_momentum": 1.1}, ValueError, "base_momentum"),
+    (OneCycle, {"max_lr": 1.0, "total_steps": 100, "max_momentum": 0.5}, ValueError, "max_momentum"),
     # OneCycleMomentum
     (OneCycleMomentum, {"schedule": LR}, TypeError, "schedule"),
     (OneCycleMomentum, {"schedule": CYCLE, "base_momentum": -0.1}, ValueError, "base_momentum"),

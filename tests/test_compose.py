@@ -480,10 +480,19 @@ def test_config_of_a_nested_composition_nests_child_configs():
         "schedules": [
             {
                 "name": "Warmup",
-                "schedule": {"name": "CosineDecay", "init_lr": 1.0, "decay_steps": 100, "end_lr": 0.0},
+                "schedule": {
+                    "name": "CosineDecay",
+                    "init_lr": 1.0,
+                    "decay_steps": 100,
+                    "end_lr": 0.0,
+                    "exponent": 1.0,
+                    "num_cycles": 0.5,
+                },
                 "warmup_steps": 10,
                 "init_lr": 0.0,
                 "shape": "linear",
+                "overlay": False,
+                "peak_lr": None,
             },
             {"name": "Constant", "lr": 0.05},
         ],

@@ -58,8 +58,9 @@ def test_schedules_are_immutable():
         schedule.init_lr = 0.2  # type: ignore[misc]
 
 
-def test_repr_shows_every_parameter():
-    assert repr(CosineDecay(0.1, 100)) == "CosineDecay(init_lr=0.1, decay_steps=100, end_lr=0.0)"
+def test_repr_shows_the_parameters_that_differ_from_their_defaults():
+    assert repr(CosineDecay(0.1, 100)) == "CosineDecay(init_lr=0.1, decay_steps=100)"
+    assert repr(CosineDecay(0.1, 100, end_lr=1e-3)) == "CosineDecay(init_lr=0.1, decay_steps=100, end_lr=0.001)"
 
 
 def test_from_config_rejects_unknown_name_listing_valid_ones():

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,30 @@ def restarts(t, first, mult, m_mul):
     return out
 
 
+def exact_restarts(t, first, mult, m_mul=1.0, end=0.0, amplitude=False, curve=None):
+    """Cycles of first * mult**n steps (exact rationals), each from its start value to ``end`` along ``curve``."""
+    curve = curve or (lambda x: (1 + np.cos(np.pi * x)) / 2)
+    first_q, mult_q = Fraction(first).limit_denominator(2**20), Fraction(mult).limit_denominator(2**20)
+    out = np.empty(len(t))
+    for k, step in enumerate(t.tolist()):
+        index, start, length = 0, Fraction(0), first_q
+        while step >= start + length:
+            index, start, length = index + 1, start + length, length * mult_q
+        peak = end + (PEAK - end) * m_mul**index if amplitude else PEAK * m_mul**index
+        out[k] = end + (peak - end) * curve(float((step - start) / length))
+    return out
+
+
+def noisy(t, **noise):
+    """The cosine times the noise of ``tests/test_noise.py``'s literal oracle (its own hash and inverse CDF)."""
+    from test_noise import oracle_rate
+
+    from mlx_lrsched import CosineDecay, Noisy
+
+    schedule = Noisy(CosineDecay(PEAK, 1000), **noise)
+    return np.array([oracle_rate(schedule, step) for step in t.tolist()])
+
+
 def one_cycle(t, three_phase=False, anneal="cos", momentum=False, total=1000, pct=0.3):
     """PyTorch's OneCycleLR.get_lr with its defaults (div 25, final div 1e4, momenta 0.85 / 0.95)."""
     initial, final = PEAK / 25.0, PEAK / 25.0 / 1e4
@@ -244,6 +269,29 @@ FORMULAS = {
     ("CyclicExponentialDecay", "signed_cosine (seed 002, goes negative)"): lambda t: ced(t, signed=True),
     ("CosineRestarts", "period 200"): lambda t: restarts(t, 200, 1, 1.0),
     ("CosineRestarts", "period 100, t_mult=2, m_mul=0.8"): lambda t: restarts(t, 100, 2, 0.8),
+    ("CyclicMomentum", "triangular, 0.85 - 0.95"): lambda t: 0.95 - (0.95 - 0.85) * triangle(t, 125),
+    ("Restarts", "tanh (timm), 3 cycles of 300"): lambda t: np.where(
+        t < 900,
+        exact_restarts(t, 300, 1, end=0.01, curve=lambda x: (1 - np.tanh(-7 * (1 - x) + 3 * x)) / 2),
+        0.01,
+    ),
+    ("Restarts", "cycles of 1000 / 3 (HF hard restarts)"): lambda t: (
+        PEAK * (1 + np.cos(np.pi * (3 * t % 1000) / 1000)) / 2
+    ),
+    ("Restarts", "t_mult=1.5, m_mul=0.6 on the amplitude (Keras)"): lambda t: exact_restarts(
+        t, 100, 1.5, 0.6, end=0.01, amplitude=True
+    ),
+    ("Shift", "OneCycle(0.1, 1300) from its step 300"): lambda t: one_cycle(t + 300, total=1300),
+    ("PiecewiseInterpolate", "linear, 0.01 -> 0.1 -> 0.001"): lambda t: np.interp(
+        t, [0, 300, 800], [0.01, PEAK, 0.001]
+    ),
+    ("PiecewiseInterpolate", "cos, same points"): lambda t: np.where(
+        t < 300,
+        PEAK + (0.01 - PEAK) * (np.cos(np.pi * t / 300) + 1) / 2,
+        0.001 + (PEAK - 0.001) * (np.cos(np.pi * np.minimum(t - 300, 500) / 500) + 1) / 2,
+    ),
+    ("Noisy", "cosine, normal noise (timm's defaults) from step 200"): lambda t: noisy(t, start_step=200),
+    ("Noisy", "cosine, uniform noise, pct 0.2"): lambda t: noisy(t, pct=0.2, distribution="uniform", seed=7),
     ("OneCycle", "cos (PyTorch default)"): one_cycle,
     ("OneCycle", "three_phase, linear"): lambda t: one_cycle(t, three_phase=True, anneal="linear"),
     ("OneCycleMomentum", "cos (PyTorch default)"): lambda t: one_cycle(t, momentum=True),

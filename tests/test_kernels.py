@@ -34,19 +34,44 @@ MLX_VERSION = mx.__version__
 KNOWN_EXTRA_KERNELS = {
     "CosineRestarts-1": 5,
     "CosineRestarts-2": 5,
+    "CosineRestarts-3": 2,
+    "Restarts-2": 2,
+    "Restarts-3": 18,
+    "Ramp-3": 7,
+    "Shift-0": 2,
+    "CyclicMomentum-2": 4,
     "MultiStepDecay-1": 28,
     "Clip-0": 2,
     "Clip-1": 3,
+    "Noisy-0": 2,
+    "Noisy-1": 2,
 }
 """Configs measured (MLX 0.32.4, ``uint64`` step) to compile to more kernels than one: case id -> count."""
 
 WHY = {
-    "CosineRestarts": "t_mult > 1: the exact integer cycle index is deeper than MLX's fusion depth of 11",
+    "CosineRestarts": "t_mult > 1 (an exact integer cycle index) or k_decay: deeper than MLX's fusion depth of 11",
+    "Restarts": "k_decay (-expm1(k log1p(-r))) is deeper than MLX fuses; a non-integer t_mult gathers cycle starts "
+    "from a host table (7 gathers)",
+    "Ramp": "k_decay < 1 takes log x and log1p(-r), both exact, and the exponent both weights: 7 levels more",
+    "Shift": "Shift's clamp and add on top of a 1-cycle, already at MLX's fusion depth of 11 (inside a Join: free)",
+    "CyclicMomentum": "exp_range momentum: gamma**t and 1 - gamma**t, both exact, beside the window's complement",
     "MultiStepDecay": "over _xp.LOOKUP_PIECES (24) constant phases: a binary search with gathers from a host table",
     "Clip": "Clip's max and min on top of a formula at MLX's fusion depth of 11 (1-cycle, signed CED) split it",
+    "Noisy": "the noise's hash, 7 levels, and its range or the uniform's float: the step's first multiply splits off",
 }
 
 SCALED_EXTRA_KERNELS = {
+    "PolynomialDecay-2": 2,
+    "CosineDecay-2": 2,
+    "Ramp-3": 7,
+    "CosineRestarts-3": 2,
+    "Restarts-0": 2,
+    "Restarts-1": 2,
+    "Restarts-2": 2,
+    "Restarts-3": 18,
+    "Shift-0": 2,
+    "CyclicMomentum-1": 2,
+    "CyclicMomentum-2": 5,
     "CyclicLR-2": 2,
     "CyclicLR-5": 2,
     "CyclicLR-8": 2,
@@ -56,7 +81,8 @@ SCALED_EXTRA_KERNELS = {
     "CosineRestarts-1": 5,
     "CosineRestarts-2": 6,
     "MultiStepDecay-1": 29,
-    "PolynomialDecay-1": 2,
+    "Noisy-0": 2,
+    "Noisy-1": 2,
 }
 """Leaf configs whose formula has no depth left for one more multiply (``Scale``): case id -> measured count."""
 

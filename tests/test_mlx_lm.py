@@ -349,7 +349,11 @@ BAD_CONFIGS = [
     ({"name": "exponential_decay", "arguments": [1e-3, 1.01]}, ValueError, r"arguments\[1\] \(decay_rate\)"),
     ({"name": "cosine_decay", "arguments": [-1e-3, 10]}, ValueError, r"arguments\[0\] \(init\) must be"),
     ({"name": "cosine_decay", "arguments": [1e-3], "kwargs": {"end": -1.0}}, ValueError, "missing a required"),
-    ({"name": "CyclicLR", "arguments": [1e-4, 1e-3, 2, None, "triangular", 1.0, "linear", 9]}, ValueError, "at most 7"),
+    (
+        {"name": "CyclicLR", "arguments": [1e-4, 1e-3, 2, None, "triangular", 1.0, "linear", False, 0.8, 0.9, 9]},
+        ValueError,
+        "at most 10",
+    ),
     (
         {"name": "CyclicLR", "arguments": [1e-4], "kwargs": {"base_lr": 1e-4}},
         ValueError,

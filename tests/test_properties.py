@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
+from conftest import log_steps
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import (
@@ -36,9 +37,10 @@ from strategies import (
 )
 
 from mlx_lrsched import base
+from mlx_lrsched._shapes import rational
 from mlx_lrsched._xp import MAX_STEP
-from mlx_lrsched.compose import Clip, Join, PerEpoch, Ramp, Scale
-from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR
+from mlx_lrsched.compose import Clip, Join, PerEpoch, Ramp, Scale, Shift
+from mlx_lrsched.cyclic import CosineRestarts, CyclicExponentialDecay, CyclicLR, CyclicMomentum
 from mlx_lrsched.decay import (
     Constant,
     CosineDecay,
@@ -49,13 +51,24 @@ from mlx_lrsched.decay import (
     PolynomialDecay,
     StepDecay,
 )
+from mlx_lrsched.interpolate import PiecewiseInterpolate
+from mlx_lrsched.noise import Noisy
 from mlx_lrsched.one_cycle import OneCycle, OneCycleMomentum
+from mlx_lrsched.restarts import Restarts
 from mlx_lrsched.warmup import WSD, InverseSqrt, Linear, Warmup
 
 mx = pytest.importorskip("mlx.core")
 
 PURE = pure_names()
 RELATIVE_TOLERANCE = 5e-7  # DESIGN.md's precision target
+NOISE_FACTOR_TOLERANCE = 3e-7
+"""Noisy's float32 factor ``1 + n`` (tests/test_noise.py): a noisy schedule is a product, whose errors add."""
+
+
+def tolerance(schedule: base.Schedule) -> float:
+    """The precision target, plus the noise factor's own error for each Noisy layer of a composition."""
+    layers = sum(isinstance(node, Noisy) for node in formula_parts(schedule))
+    return RELATIVE_TOLERANCE + layers * NOISE_FACTOR_TOLERANCE
 FLOOR = 1e-6  # of the peak: below it the relative comparison is not required
 ROUNDING = {"numpy": 1e-12, "mlx": 1e-6}
 
@@ -131,7 +144,7 @@ def assert_contract(schedule: base.Schedule, steps: list[int]) -> None:
     # whole range lies there (exp_range with gamma = 1e-308) is compared only above it.
     errors = relative_error(actual, expected, max(FLOOR * schedule.peak, float(np.finfo(np.float32).tiny)))
     worst = int(np.argmax(errors))
-    assert errors[worst] <= RELATIVE_TOLERANCE, (
+    assert errors[worst] <= tolerance(schedule), (
         f"MLX {actual[worst]!r} vs NumPy {expected[worst]!r} at step {steps[worst]}: relative {errors[worst]:.3g}"
     )
 
@@ -190,9 +203,12 @@ def monotone_segments(schedule: base.Schedule) -> list[Segment]:
             return [(*whole, -1)]
         return []
     if isinstance(s, (PolynomialDecay, CosineDecay)):
-        if isinstance(s, PolynomialDecay) and s.cycle:
+        if (isinstance(s, PolynomialDecay) and s.cycle) or (isinstance(s, CosineDecay) and s.num_cycles != 0.5):
             return []
         return [(*whole, _towards(s.init_lr, s.end_lr))]
+    if isinstance(s, PiecewiseInterpolate):
+        values = list(s.values)
+        return [(*whole, 1)] if values == sorted(values) else [(*whole, -1)] if values == sorted(values)[::-1] else []
     if isinstance(s, Linear):
         return [(*whole, _towards(s.init_lr, s.end_lr))]
     if isinstance(s, Ramp):
@@ -209,15 +225,22 @@ def monotone_segments(schedule: base.Schedule) -> list[Segment]:
         top = min(max(math.floor(float(cycle.pct_start * cycle.total_steps) - 1), 0), cycle.total_steps - 1)
         rate = [(0, top, 1), (top + 1, MAX_STEP, -1)]
         return rate if isinstance(s, OneCycle) else [(first, last, -direction) for first, last, direction in rate]
-    if isinstance(s, CyclicLR) and s.mode != "exp_range":  # the first cycle: up to the peak and back down
-        if s.cycle_steps == s.step_size_up:  # a sawtooth: it drops at the end of the cycle
-            return [(0, s.step_size_up - 1, 1)]
-        return [(0, s.step_size_up, 1), (s.step_size_up, s.cycle_steps, -1)]
-    if isinstance(s, CosineRestarts):
-        first = s.first_period_steps - 1
+    if isinstance(s, (CyclicLR, CyclicMomentum)) and (s if isinstance(s, CyclicLR) else s.schedule).mode != "exp_range":
+        # the first cycle: up to the peak and back down (the momentum: down and back up)
+        cyclic = s if isinstance(s, CyclicLR) else s.schedule
+        sign = 1 if isinstance(s, CyclicLR) else -1
+        if cyclic.cycle_steps == cyclic.step_size_up:  # a sawtooth: it drops at the end of the cycle
+            return [(0, cyclic.step_size_up - 1, sign)]
+        return [(0, cyclic.step_size_up, sign), (cyclic.step_size_up, cyclic.cycle_steps, -sign)]
+    if isinstance(s, (CosineRestarts, Restarts)):  # the first cycle, whole or not
+        first = math.ceil(s.first_period_steps) - 1
         return [(0, first, _towards(s.init_lr, s.end_lr))]
     if isinstance(s, Warmup) and s.warmup_steps > 0:
-        return [(0, s.warmup_steps, _towards(s.init_lr, float(s.schedule(np.int64(0)))))]
+        # up to the target; with peak_lr the schedule may take over at step W from elsewhere
+        last = s.warmup_steps - 1 if s.peak_lr is not None else s.warmup_steps
+        return [(0, last, _towards(s.init_lr, s._target()))]
+    if isinstance(s, Shift):
+        return [(max(a - s.steps, 0), b - s.steps, d) for a, b, d in monotone_segments(s.schedule) if b >= s.steps]
     if isinstance(s, (Scale, PerEpoch, Clip)):
         inner = monotone_segments(s.schedule)
         if isinstance(s, PerEpoch):
@@ -252,8 +275,8 @@ def period_of(schedule: base.Schedule) -> int | None:
         return 1
     if isinstance(s, CyclicLR) and s.mode == "triangular":
         return s.cycle_steps
-    if isinstance(s, CosineRestarts) and s.t_mult == 1 and s.m_mul == 1.0:
-        return s.first_period_steps
+    if isinstance(s, (CosineRestarts, Restarts)) and s.t_mult == 1 and s.m_mul == 1.0 and s.cycle_limit is None:
+        return rational(s.first_period_steps).numerator  # a period of p / q steps repeats every p steps
     if isinstance(s, CyclicExponentialDecay) and s.decay_rate == 1.0:
         return s.period_steps
     if isinstance(s, (Scale, Clip)):
@@ -277,7 +300,35 @@ def assert_periodic(schedule: base.Schedule, period: int, steps: list[int]) -> N
 # ------------------------------------------------------------------------------------ known package bugs
 
 
+def _steep_curve(node: base.Schedule) -> bool:
+    """A curve raised to a power (optax's ``exponent``, timm's ``k_decay``) steep enough to amplify float32's
+    rounding of its fraction past 5e-7: any power on the cosine, a power above 2 on the others."""
+    if not isinstance(node, (Ramp, Restarts, CosineDecay, CosineRestarts)):
+        return False
+    shape = "cos" if isinstance(node, (CosineDecay, CosineRestarts)) else node.shape
+    exponent, k = getattr(node, "exponent", 1.0), getattr(node, "k_decay", 1.0)
+    if shape == "cos":
+        return exponent != 1.0 or k != 1.0
+    return shape != "tanh" and exponent * max(k, 1.0) > 2.0
+
+
+def curve_bound(node: base.Schedule) -> float:
+    """The documented precision of a curve with a power: the power times float32's error in its fraction."""
+    exponent, k = getattr(node, "exponent", 1.0), getattr(node, "k_decay", 1.0)
+    return 4e-7 * max(1.0, exponent) * max(1.0, k)
+
+
 KNOWN_ISSUES: dict[str, tuple[Callable[[base.Schedule], bool], str]] = {
+    "curve with a power": (
+        _steep_curve,
+        "B(x**k)**e amplifies float32's ~1e-7 error in the fraction x by e * k: 6.9e-7 relative for the cosine "
+        "at e <= 2, 2.6e-6 at e <= 8 (test_a_curve_with_a_power_is_within_its_documented_bound)",
+    ),
+    "tanh on growing cycles": (
+        lambda node: isinstance(node, Restarts) and node.shape == "tanh" and node.t_mult != 1.0,
+        "exp(2 (lb (1 - x) + ub x)) on a cycle whose length changes is a float32 exp of a rounded argument: up to "
+        "7.5e-6 relative at lb, ub = -19.5, 4.1 (test_tanh_on_growing_cycles_is_within_its_documented_bound)",
+    ),
     "PolynomialDecay power > 6": (
         lambda node: isinstance(node, PolynomialDecay) and node.power > 6.0,
         "r ** p in float32 loses precision as p grows: 5.3e-7 relative at p = 8, 2e-6 at p = 12 where the value "
@@ -316,7 +367,7 @@ RUNS = [
 ]
 """Every class gets its own run: a few examples each by default, the profile's count in the slow (CI) run."""
 
-MONOTONE = [name for name in PURE if name not in {"Join", "Product", "CyclicExponentialDecay"}]
+MONOTONE = [name for name in PURE if name not in {"Join", "Product", "CyclicExponentialDecay", "Noisy"}]
 
 
 @pytest.mark.parametrize("examples", RUNS)
@@ -339,7 +390,7 @@ def test_monotone_phases_hold_for_each_schedule_class(name, examples):
     @settings(hypothesis_settings, max_examples=examples)
     @given(data=st.data(), schedule=schedule_strategy(name, depth=1))
     def check(data, schedule):
-        assume(known_issue(schedule) is None)
+        # the known issues are of precision (5e-7), not of direction: the monotone slack is 4e-6 of the peak
         segments = monotone_segments(schedule)
         assume(segments)
         assert_monotone(schedule, data.draw(st.sampled_from(segments)), data.draw(steps_for(schedule, max_size=24)))
@@ -350,7 +401,10 @@ def test_monotone_phases_hold_for_each_schedule_class(name, examples):
 PERIODIC_LEAVES = {
     "Constant": config_strategy("Constant"),
     "CyclicLR": config_strategy("CyclicLR").map(lambda c: {**c, "mode": "triangular"}),
-    "CosineRestarts": config_strategy("CosineRestarts").map(lambda c: {**c, "t_mult": 1, "m_mul": 1.0}),
+    "CosineRestarts": config_strategy("CosineRestarts").map(
+        lambda c: {**c, "t_mult": 1, "m_mul": 1.0, "cycle_limit": None}
+    ),
+    "Restarts": config_strategy("Restarts").map(lambda c: {**c, "t_mult": 1, "m_mul": 1.0, "cycle_limit": None}),
     "CyclicExponentialDecay": config_strategy("CyclicExponentialDecay").map(lambda c: {**c, "decay_rate": 1.0}),
 }
 _periodic_leaf = st.one_of(list(PERIODIC_LEAVES.values()))
@@ -445,6 +499,34 @@ def test_rates_next_to_one_evaluate_on_mlx(schedule):
 def test_polynomial_decay_with_a_large_power_meets_the_precision_target():
     # (341 / 997) ** 12 = 2.5627760e-6 of the peak; MLX gives 2.5627812e-6 (2.0e-6 relative)
     assert_contract(PolynomialDecay(1.0, 0.0, decay_steps=997, power=12.0), [0, 1, 655, 656, 657])
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_ISSUES["curve with a power"][1])
+def test_a_cosine_with_an_exponent_meets_the_precision_target():
+    assert_contract(CosineDecay(1.0, decay_steps=1_095_810, end_lr=0.01, exponent=9.8), log_steps(1_095_810, 3000))
+
+
+@pytest.mark.parametrize("examples", RUNS)
+def test_a_curve_with_a_power_is_within_its_documented_bound(examples):
+    curves = st.one_of(schedule_strategy(name, depth=1) for name in ("Ramp", "Restarts", "CosineDecay"))
+
+    @settings(hypothesis_settings, max_examples=examples)
+    @given(data=st.data(), schedule=curves.filter(_steep_curve))
+    def check(data, schedule):
+        steps = data.draw(steps_for(schedule))
+        expected, actual = reference(schedule, steps), product(schedule, steps)
+        floor = max(FLOOR * schedule.peak, float(np.finfo(np.float32).tiny))
+        assert relative_error(actual, expected, floor).max() <= curve_bound(schedule)
+
+    check()
+
+
+def test_tanh_on_growing_cycles_is_within_its_documented_bound():
+    for lb, ub in ((-7.0, 3.0), (-19.5, 4.1), (-20.0, 20.0), (0.5, 1.0)):
+        schedule = Restarts(1.0, 37, t_mult=3.0, end_lr=0.01, shape="tanh", lb=lb, ub=ub)
+        steps = log_steps(1e9, 4000)
+        errors = relative_error(product(schedule, steps), reference(schedule, steps), FLOOR)
+        assert errors.max() <= 1e-5, (lb, ub, errors.max())
 
 
 def test_exponential_growth_with_its_ceiling_past_the_last_step_evaluates():
