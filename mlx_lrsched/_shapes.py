@@ -218,10 +218,10 @@ class Curve:
             rest = xp.where(done > 0.0, -xp.expm1(k * log_x), 1.0)
         return rest if shape == "linear" else cos_weight(xp, rest)
 
-    def _tanh_exp(self, xp: Backend, done: Array, span: Array | float, units: Array | None) -> Array:
-        """:math:`e^{2 (l (1 - x) + u x)}`: an exact power of the integer steps done when the span is fixed."""
-        rate = 2.0 * (self.ub - self.lb)
-        scale = math.exp(2.0 * self.lb)
+    def _tanh_exp(self, xp: Backend, done: Array, span: Array | float, units: Array | None, sign: float = 1.0) -> Array:
+        """:math:`e^{\\pm 2 (l (1 - x) + u x)}`: an exact power of the integer steps done when the span is fixed."""
+        rate = sign * 2.0 * (self.ub - self.lb)
+        scale = math.exp(sign * 2.0 * self.lb)
         if units is not None and isinstance(span, (int, float)):
             return exp_decay(xp, scale, units, rate / span, max_units=math.ceil(span))
         return scale * xp.exp(rate * (done / span))
@@ -237,6 +237,13 @@ class Curve:
         units: Array | None = None,
     ) -> Array:
         """:math:`b + (a - b) w(x)`: one weight, from the small end, when both ends are numbers; both otherwise."""
+        if self.shape == "tanh":  # w = 1 / (1 + E): one division by 1 + E, a level less than w and a product
+            if isinstance(start, float) and start < end:  # 1 - w = 1 / (1 + 1 / E), exact where E is small
+                return start + (end - start) / (1.0 + self._tanh_exp(xp, done, span, units, sign=-1.0))
+            grown = self._tanh_exp(xp, done, span, units)
+            if isinstance(start, float):
+                return end + (start - end) / (1.0 + grown)
+            return (start + end * grown) / (1.0 + grown)  # two positive terms: exact either way
         if isinstance(start, float):
             if start == end:
                 return xp.full(done, end)

@@ -624,7 +624,6 @@ def test_tanh_restarts_with_growing_cycles_are_float32_exact() -> None:
         assert relative_error(values, reference, float(reference.max())) <= 5e-7
 
 
-@pytest.mark.xfail(strict=True, reason="a tanh cycle under a warmup compiles to 2 kernels (MLX 0.32.4)")
 def test_tanh_cycles_under_a_warmup_are_one_kernel(tmp_path: Path) -> None:
     from test_kernels import compiled_kernels
 

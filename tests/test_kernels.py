@@ -66,7 +66,6 @@ SCALED_EXTRA_KERNELS = {
     "Ramp-3": 7,
     "CosineRestarts-3": 2,
     "Restarts-0": 2,
-    "Restarts-1": 2,
     "Restarts-2": 2,
     "Restarts-3": 18,
     "Shift-0": 2,

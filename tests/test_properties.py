@@ -69,6 +69,8 @@ def tolerance(schedule: base.Schedule) -> float:
     """The precision target, plus the noise factor's own error for each Noisy layer of a composition."""
     layers = sum(isinstance(node, Noisy) for node in formula_parts(schedule))
     return RELATIVE_TOLERANCE + layers * NOISE_FACTOR_TOLERANCE
+
+
 FLOOR = 1e-6  # of the peak: below it the relative comparison is not required
 ROUNDING = {"numpy": 1e-12, "mlx": 1e-6}
 
