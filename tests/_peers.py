@@ -37,6 +37,9 @@ REQUIRE_PEERS = os.environ.get("MLX_LRSCHED_REQUIRE_PEERS", "") not in ("", "0")
 
 INSTALL_HINT = 'pip install -e ".[torch,peers]"'
 
+FULL_TIMM_IMPORT = os.environ.get("MLX_LRSCHED_TIMM_FULL_IMPORT", "") not in ("", "0")
+"""Set by ``.ci/peers-full-timm``: ``import timm`` whole (its venv has PyPI's torch with a matching torchvision)."""
+
 
 def _require(module: str) -> types.ModuleType:
     if REQUIRE_PEERS:
@@ -136,6 +139,9 @@ def timm_scheduler_module() -> types.ModuleType:
     _require("torch")
     if "timm.scheduler" in sys.modules:
         return sys.modules["timm.scheduler"]
+    if FULL_TIMM_IMPORT:  # .ci/peers-full-timm: a torch with its own torchvision, so timm imports whole
+        importlib.import_module("timm")  # the whole package first, as a timm user has it
+        return importlib.import_module("timm.scheduler")
     if "timm" not in sys.modules:
         spec = importlib.util.find_spec("timm")  # finds the package without executing it
         if spec is None or not spec.submodule_search_locations:
