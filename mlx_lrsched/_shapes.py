@@ -53,31 +53,6 @@ def weight(xp: Backend, fraction: Array, shape: str, scale: float = 1.0) -> Arra
     return scaled
 
 
-def mirror_weight(xp: Backend, fraction: Array, shape: str, scale: float = 1.0) -> Array:
-    """:math:`1 - w(1 - f)` at ``fraction * scale``: the weight of ``shape`` measured from the other end.
-
-    Exact near ``f = 0`` for every shape: ``cos`` is symmetric, and ``1 - \\sqrt{1 - f}`` is written
-    :math:`f / (1 + \\sqrt{1 - f})`.
-    """
-    if shape == "sqrt":
-        scaled = fraction if scale == 1.0 else fraction * scale
-        return scaled / (1.0 + xp.sqrt(1.0 - scaled))
-    return weight(xp, fraction, shape, scale)
-
-
-def blend(xp: Backend, start: Array, end: float, left: Array, length: Array | int, shape: str = "cos") -> Array:
-    """An array ``start`` annealed to the number ``end``, with ``left`` integer steps of ``length`` to go.
-
-    ``start * w_left + end * w_done``, both weights from exact integers: either end may be the smaller one
-    (a restart can start below ``end``), and each keeps its relative precision.
-    """
-    inverse = 1.0 / xp.to_float(length) if not isinstance(length, int) else 1.0 / length
-    w_start = mirror_weight(xp, xp.to_float(left) * inverse, shape)
-    if not end:
-        return start * w_start
-    return start * w_start + end * weight(xp, xp.to_float(length - left) * inverse, shape)
-
-
 def power_decay(
     xp: Backend, start: float, end: float, done: Array, left: Array, total: Array | float, power: float
 ) -> Array:
