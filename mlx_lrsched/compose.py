@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _check, _spec
-from ._shapes import CURVE_SHAPES, TANH_BOUND, Curve, cos_weight, weight
+from ._shapes import CURVE_SHAPES, TANH_BOUND, Curve
 from ._xp import MAX_STEP, Array, Backend
 from .base import Constant, Product, Scale, Schedule, lowered, phase_steps
 
@@ -97,33 +97,24 @@ class Ramp(Schedule):
             t = xp.minimum(t, end_step)
         elif hold:  # a phase that runs past the last step: nothing to hold
             t = xp.minimum(t, MAX_STEP)
-        curve = self._curve()
-        rising = self.start < self.end
         # offset + steps past 2**63 - 1 would overflow int64: subtract in two steps there
         units = t - offset if offset else t
+        done = xp.to_float(units)  # the shift and the distance to the end in one integer op each
+        left = xp.to_float(end_step - t if end_step <= MAX_STEP else self.steps - units)
+        if self.lead:
+            done = done + self.lead
+        if self.trail:
+            left = left + self.trail
+        curve = self._curve()
         if not curve.plain:
-            left_units = end_step - t if end_step <= MAX_STEP else self.steps - units
-            done, left = xp.to_float(units) + self.lead, xp.to_float(left_units) + self.trail
             return curve.value(xp, self.start, self.end, done, left, float(span), units)
-        # One weight, w, from the fraction measured at the low end (exact integers; the shift and the distance
-        # to the end in one integer op): value = high * w + low * (1 - w). Both ends are exact (w is exactly
-        # 0 or 1 there), and 1 - w only cancels where its term, low * (1 - w), is small next to high * w.
-        if rising or self.shape == "sqrt":
-            done = xp.to_float(units)
-            if self.lead:
-                done = done + self.lead
-        if not rising:
-            left = xp.to_float(end_step - t if end_step <= MAX_STEP else self.steps - units)
-            if self.trail:
-                left = left + self.trail
-        low, high = (self.start, self.end) if rising else (self.end, self.start)
-        fraction = done if rising else left
-        if self.shape == "cos":  # 1 / span folds into the sine's argument; sin is flat (so exactly 1) at pi/2
-            w = cos_weight(xp, fraction, 1.0 / span)
-        elif rising or self.shape == "linear":  # divided, so exactly 1 at the end
-            w = weight(xp, fraction / span, self.shape)
-        else:  # the weight of start, 1 - sqrt(d), written r / (1 + sqrt(d))
-            w = (left / span) / (1.0 + xp.sqrt(done / span))
+        # A plain curve's weight is shallow, which leaves room for a combination exact at both ends: one weight
+        # w, from the low end, and high w + low (1 - w), where w is exactly 0 or 1 at the ends and 1 - w only
+        # cancels where its term is small next to high w. (Curve.value's low + (high - low) w is a level less.)
+        if self.start < self.end:
+            high, low, w = self.end, self.start, curve.end_weight(xp, done, left, float(span))
+        else:
+            high, low, w = self.start, self.end, curve.start_weight(xp, done, left, float(span))
         return high * w if low == 0.0 else high * w + low * (1.0 - w)
 
     @property
