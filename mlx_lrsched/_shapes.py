@@ -233,7 +233,11 @@ class Curve:
         return value + end * self.end_weight(xp, done, left, span, units)
 
 
-def rational(value: float, max_denominator: int = 2**20) -> Fraction:
+MAX_DENOMINATOR = 2**20
+"""The largest denominator :func:`rational` reads a float as (``1000 / 3``, timm's ``cycle_mul=1.1``)."""
+
+
+def rational(value: float, max_denominator: int = MAX_DENOMINATOR) -> Fraction:
     """``value`` as the ratio of small integers it stands for (``1000 / 3``, ``1.1`` is ``11 / 10``: the fraction
     with a denominator of at most ``max_denominator`` whose nearest float it is), else the float's exact value."""
     close = Fraction(value).limit_denominator(max_denominator)

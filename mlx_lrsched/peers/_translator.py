@@ -66,25 +66,30 @@ class Translator:
     def __call__(self, name: str, kwargs: Mapping[str, Any]) -> Schedule:
         builder = self.builder(name)
         parameters = inspect.signature(builder).parameters
-        owner = f"{self.function}({name!r})"
+        who = owner(self.function, name)
         for key in kwargs:
             if key not in parameters:
                 hint = _check.suggestion(key, parameters)
                 raise ValueError(
                     _check.shorten(
-                        f"{owner}: unknown argument {_check.preview(key)}{hint}; {name} takes {', '.join(parameters)}",
+                        f"{who}: unknown argument {_check.preview(key)}{hint}; {name} takes {', '.join(parameters)}",
                         300,
                     )
                 )
         for key, parameter in parameters.items():
             if parameter.default is inspect.Parameter.empty and key not in kwargs:
-                raise ValueError(f"{owner}: missing the required argument {key!r}")
+                raise ValueError(f"{who}: missing the required argument {key!r}")
         return builder(**kwargs)
 
 
 def owner(function: str, name: str) -> str:
     """How a translated scheduler is named in error messages: ``from_torch('StepLR')``."""
     return f"{function}({name!r})"
+
+
+def checked_rate(who: str, name: str, value: Any) -> float:
+    """A peer's learning rate, or a rate-like argument: a number >= 0."""
+    return _check.non_negative(who, name, value)
 
 
 def unsupported(function: str, name: str, why: str) -> Schedule:

@@ -18,8 +18,8 @@ from ..compose import Join, Ramp, Shift
 from ..decay import CosineDecay, PolynomialDecay
 from ..restarts import CosineRestarts
 from ..warmup import InverseSqrt
-from ._translator import Translator, owner, unsupported
-from .pytorch import plateau
+from ._translator import Translator, checked_rate, owner, unsupported
+from .pytorch import plateau, resumed  # Hugging Face's schedulers are LambdaLRs
 
 __all__ = ["TRANSLATOR", "from_hf"]
 
@@ -112,10 +112,6 @@ def _who(name: str) -> str:
     return owner("from_hf", name)
 
 
-def _rate(who: str, name: str, value: Any) -> float:
-    return _check.non_negative(who, name, value)
-
-
 def _count(who: str, name: str, value: Any, required_by: str | None) -> int | None:
     """A step count; ``required_by`` names the schedule that needs it (``get_scheduler``'s check)."""
     if value is None:
@@ -161,24 +157,18 @@ def _warmup(lr: float, steps: int) -> tuple[int, Schedule]:
     return steps, Ramp(0.0, lr, steps, "linear")
 
 
-def _resumed(who: str, last_epoch: Any, schedule: Schedule) -> Schedule:
-    """``LambdaLR(last_epoch=N)``: the constructor's step puts it at ``N + 1``, rate ``lr * lambda(N + 1)``."""
-    start = _check.integer(who, "last_epoch", last_epoch, low=-1)
-    return schedule if start == -1 else Shift(schedule, start + 1)
-
-
 def _min_rate(who: str, lr: float, min_lr: Any, min_lr_rate: Any) -> float:
     """``min_lr_rate``, or ``min_lr / lr`` (``optimizer.defaults["lr"]``): exactly one of the two."""
     if min_lr is not None and min_lr_rate is not None:
         raise ValueError(f"{who}: give one of min_lr and min_lr_rate, not both (got {min_lr!r} and {min_lr_rate!r})")
     if min_lr is not None:
-        floor = _rate(who, "min_lr", min_lr)
+        floor = checked_rate(who, "min_lr", min_lr)
         if lr == 0.0:
             raise ValueError(f"{who}: min_lr needs lr > 0 (Hugging Face divides min_lr by lr), got lr=0.0")
         return floor / lr
     if min_lr_rate is None:
         raise ValueError(f"{who}: one of min_lr and min_lr_rate is required (Hugging Face has no default)")
-    return _rate(who, "min_lr_rate", min_lr_rate)
+    return checked_rate(who, "min_lr_rate", min_lr_rate)
 
 
 def _cosine(who: str, lr: float, end: float, steps: int, num_cycles: float) -> Schedule:
@@ -202,7 +192,7 @@ def constant(lr: float, num_warmup_steps: int | None = None, num_training_steps:
     who = _who("constant")
     for name, value in (("num_warmup_steps", num_warmup_steps), ("num_training_steps", num_training_steps)):
         _count(who, name, value, None)  # get_scheduler calls get_constant_schedule(optimizer): both unused
-    return Constant(_rate(who, "lr", lr))
+    return Constant(checked_rate(who, "lr", lr))
 
 
 @TRANSLATOR.register("constant_with_warmup")
@@ -210,7 +200,7 @@ def constant_with_warmup(
     lr: float, num_warmup_steps: int | None = None, num_training_steps: int | None = None
 ) -> Schedule:
     who = _who("constant_with_warmup")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "constant_with_warmup", num_warmup_steps)
     _count(who, "num_training_steps", num_training_steps, None)  # not used by Hugging Face either
     return _phases([_warmup(lr, warmup)], Constant(lr))
@@ -221,14 +211,14 @@ def linear(
     lr: float, num_warmup_steps: int | None = None, num_training_steps: int | None = None, last_epoch: int = -1
 ) -> Schedule:
     who = _who("linear")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "linear", num_warmup_steps)
     total = _training_steps(who, "linear", num_training_steps)
     # max(0, (T - k) / max(1, T - W)): down to 0 at T, and 0 from the warmup's end on when T <= W
     decay = total - warmup
     phases = [_warmup(lr, warmup)] + ([(decay, Ramp(lr, 0.0, decay, "linear"))] if decay > 0 else [])
     schedule = _phases(phases, Constant(0.0))
-    return _resumed(who, last_epoch, schedule)
+    return resumed(who, last_epoch, schedule)
 
 
 @TRANSLATOR.register("cosine")
@@ -240,11 +230,11 @@ def cosine(
     last_epoch: int = -1,
 ) -> Schedule:
     who = _who("cosine")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "cosine", num_warmup_steps)
     decay = max(1, _training_steps(who, "cosine", num_training_steps) - warmup)
     schedule = _phases([_warmup(lr, warmup)], _cosine(who, lr, 0.0, decay, _cycles(who, num_cycles)))
-    return _resumed(who, last_epoch, schedule)
+    return resumed(who, last_epoch, schedule)
 
 
 @TRANSLATOR.register("cosine_with_restarts")
@@ -256,7 +246,7 @@ def cosine_with_restarts(
     last_epoch: int = -1,
 ) -> Schedule:
     who = _who("cosine_with_restarts")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "cosine_with_restarts", num_warmup_steps)
     decay = max(1, _training_steps(who, "cosine_with_restarts", num_training_steps) - warmup)
     cycles = _cycles(who, num_cycles)
@@ -275,7 +265,7 @@ def cosine_with_restarts(
         )
     restarts = Constant(lr) if cycles == 0.0 else CosineRestarts(lr, float(decay / ratio))
     schedule = _phases([_warmup(lr, warmup), (decay, restarts)], Constant(0.0))
-    return _resumed(who, last_epoch, schedule)
+    return resumed(who, last_epoch, schedule)
 
 
 @TRANSLATOR.register("polynomial")
@@ -288,10 +278,10 @@ def polynomial(
     last_epoch: int = -1,
 ) -> Schedule:
     who = _who("polynomial")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "polynomial", num_warmup_steps)
     total = _training_steps(who, "polynomial", num_training_steps)
-    lr_end = _rate(who, "lr_end", lr_end)
+    lr_end = checked_rate(who, "lr_end", lr_end)
     if not lr > lr_end:
         raise ValueError(f"{who}: lr_end must be smaller than lr ({lr!r}), got {lr_end!r}")
     power = _check.real(who, "power", power, low=0.0, high=1e3, low_open=True)
@@ -304,7 +294,7 @@ def polynomial(
     # (lr - lr_end) * (1 - (k - W) / (T - W)) ** power + lr_end up to T, lr_end after (from the warmup's end on
     # when T < W)
     phases = [_warmup(lr, warmup), (decay, PolynomialDecay(lr, lr_end, max(decay, 1), power))]
-    return _resumed(who, last_epoch, _phases(phases, Constant(lr_end)))
+    return resumed(who, last_epoch, _phases(phases, Constant(lr_end)))
 
 
 @TRANSLATOR.register("inverse_sqrt")
@@ -316,7 +306,7 @@ def inverse_sqrt(
     last_epoch: int = -1,
 ) -> Schedule:
     who = _who("inverse_sqrt")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "inverse_sqrt", num_warmup_steps)
     _count(who, "num_training_steps", num_training_steps, None)  # not used by Hugging Face either
     scale: Any = (warmup or 10_000) if timescale is None else timescale
@@ -324,7 +314,7 @@ def inverse_sqrt(
         scale = int(scale)
     scale = _check.integer(who, "timescale", scale, low=1)
     # 1 / sqrt((k + timescale - W) / timescale) after the warmup
-    return _resumed(who, last_epoch, InverseSqrt(lr, warmup, timescale=scale))
+    return resumed(who, last_epoch, InverseSqrt(lr, warmup, timescale=scale))
 
 
 @TRANSLATOR.register("reduce_lr_on_plateau")
@@ -359,12 +349,12 @@ def cosine_with_min_lr(
     min_lr_rate: float | None = None,
 ) -> Schedule:
     who = _who("cosine_with_min_lr")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "cosine_with_min_lr", num_warmup_steps)
     decay = max(1, _training_steps(who, "cosine_with_min_lr", num_training_steps) - warmup)
     end = lr * _min_rate(who, lr, min_lr, min_lr_rate)
     schedule = _phases([_warmup(lr, warmup)], _cosine(who, lr, end, decay, _cycles(who, num_cycles)))
-    return _resumed(who, last_epoch, schedule)
+    return resumed(who, last_epoch, schedule)
 
 
 @TRANSLATOR.register("cosine_warmup_with_min_lr")
@@ -379,14 +369,14 @@ def cosine_warmup_with_min_lr(
     warmup_lr_rate: float | None = None,
 ) -> Schedule:
     who = _who("cosine_warmup_with_min_lr")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "cosine_warmup_with_min_lr", num_warmup_steps)
     decay = max(1, _training_steps(who, "cosine_warmup_with_min_lr", num_training_steps) - warmup)
     end = lr * _min_rate(who, lr, min_lr, min_lr_rate)
     if warmup_lr_rate is None:  # (k + 1) / W: reaches lr at k = W - 1
         ramp = Ramp(0.0, lr, warmup - 1, "linear", lead=1.0) if warmup else Constant(lr)
     else:  # rate + (1 - rate) * k / max(1, W - 1): from rate * lr at k = 0
-        start = lr * _rate(who, "warmup_lr_rate", warmup_lr_rate)
+        start = lr * checked_rate(who, "warmup_lr_rate", warmup_lr_rate)
         ramp = Ramp(start, lr, max(1, warmup - 1), "linear")
     # progress (k - W + 1) / (T - W): the cosine is one step in at the warmup's end
     cycles = _cycles(who, num_cycles)
@@ -395,7 +385,7 @@ def cosine_warmup_with_min_lr(
     else:
         decay_phase = Shift(_cosine(who, lr, end, decay, cycles), 1)
     schedule = _phases([(warmup, ramp)], decay_phase)
-    return _resumed(who, last_epoch, schedule)
+    return resumed(who, last_epoch, schedule)
 
 
 _WSD_TYPES = ("linear", "cosine", "1-sqrt")
@@ -416,7 +406,7 @@ def warmup_stable_decay(
     last_epoch: int = -1,
 ) -> Schedule:
     who = _who("warmup_stable_decay")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     warmup = _warmup_steps(who, "warmup_stable_decay", num_warmup_steps)
     decay = _check.integer(who, "num_decay_steps", num_decay_steps)
     total = _count(who, "num_training_steps", num_training_steps, None)
@@ -432,7 +422,7 @@ def warmup_stable_decay(
         stable = total - warmup - decay  # negative: the decay is already under way at the warmup's end
     warmup_type = _check.choice(who, "warmup_type", warmup_type, _WSD_TYPES)
     decay_type = _check.choice(who, "decay_type", decay_type, _WSD_TYPES)
-    low = lr * _rate(who, "min_lr_ratio", min_lr_ratio)
+    low = lr * checked_rate(who, "min_lr_ratio", min_lr_ratio)
     cycles = _cycles(who, num_cycles)
     # Both phases run between min_lr_ratio * lr and lr: factor * (1 - ratio) + ratio.
     warmup_ramp = {
@@ -449,7 +439,7 @@ def warmup_stable_decay(
     if stable < 0 and left > 0:
         decay_ramp = Shift(decay_ramp, -stable)
     phases = [(warmup, warmup_ramp), (max(stable, 0), Constant(lr)), (left, decay_ramp)]
-    return _resumed(who, last_epoch, _phases(phases, Constant(low)))
+    return resumed(who, last_epoch, _phases(phases, Constant(low)))
 
 
 @TRANSLATOR.register("greedy")

@@ -18,7 +18,7 @@ from ..base import Constant, Schedule
 from ..decay import CosineDecay, ExponentialDecay, InverseTimeDecay, PiecewiseConstant, PolynomialDecay
 from ..restarts import CosineRestarts
 from ..warmup import Warmup
-from ._translator import Translator, owner
+from ._translator import Translator, checked_rate, owner
 
 __all__ = ["from_keras"]
 
@@ -87,10 +87,6 @@ def _who(name: str) -> str:
     return owner("from_keras", name)
 
 
-def _rate(who: str, name: str, value: Any) -> float:
-    return _check.non_negative(who, name, value)
-
-
 def _decay_steps(who: str, value: Any) -> int:
     return _check.integer(who, "decay_steps", value, low=1)
 
@@ -110,8 +106,8 @@ def _exponential_decay(
 ) -> Schedule:
     who = _who("ExponentialDecay")
     _name(who, name)
-    init, steps = _rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
-    rate, staircase = _rate(who, "decay_rate", decay_rate), _check.flag(who, "staircase", staircase)
+    init, steps = checked_rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
+    rate, staircase = checked_rate(who, "decay_rate", decay_rate), _check.flag(who, "staircase", staircase)
     if rate == 0.0:  # 0 ** 0 is 1: the initial rate while the exponent is 0, then 0
         return PiecewiseConstant((steps - 1 if staircase else 0,), (init, 0.0))
     if rate > 1.0:
@@ -128,7 +124,8 @@ def _piecewise_constant_decay(
     who = _who("PiecewiseConstantDecay")
     _name(who, name)
     bounds = _check.sequence(who, "boundaries", boundaries, "steps")
-    rates = [_rate(who, f"values[{i}]", v) for i, v in enumerate(_check.sequence(who, "values", values, "numbers"))]
+    given = _check.sequence(who, "values", values, "numbers")
+    rates = [checked_rate(who, f"values[{i}]", v) for i, v in enumerate(given)]
     if len(bounds) != len(rates) - 1:
         raise ValueError(
             f"{who}: values must have one more entry than boundaries ({len(bounds) + 1}), got {len(rates)}"
@@ -160,8 +157,8 @@ def _polynomial_decay(
 ) -> Schedule:
     who = _who("PolynomialDecay")
     _name(who, name)
-    init, steps = _rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
-    end = _rate(who, "end_learning_rate", end_learning_rate)
+    init, steps = checked_rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
+    end = checked_rate(who, "end_learning_rate", end_learning_rate)
     power = _check.real(who, "power", power, low=0.0, high=1e3)
     cycle = _check.flag(who, "cycle", cycle)
     if power == 0.0:  # (1 - p) ** 0 is 1, even at p = 1
@@ -179,8 +176,8 @@ def _inverse_time_decay(
 ) -> Schedule:
     who = _who("InverseTimeDecay")
     _name(who, name)
-    init, steps = _rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
-    rate, staircase = _rate(who, "decay_rate", decay_rate), _check.flag(who, "staircase", staircase)
+    init, steps = checked_rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
+    rate, staircase = checked_rate(who, "decay_rate", decay_rate), _check.flag(who, "staircase", staircase)
     return InverseTimeDecay(init, rate, steps, staircase=staircase)
 
 
@@ -195,11 +192,11 @@ def _cosine_decay(
 ) -> Schedule:
     who = _who("CosineDecay")
     _name(who, name)
-    init, steps = _rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
-    alpha, warmup = _rate(who, "alpha", alpha), _check.integer(who, "warmup_steps", warmup_steps)
+    init, steps = checked_rate(who, "initial_learning_rate", initial_learning_rate), _decay_steps(who, decay_steps)
+    alpha, warmup = checked_rate(who, "alpha", alpha), _check.integer(who, "warmup_steps", warmup_steps)
     if warmup_target is None:  # Keras skips the warmup, whatever warmup_steps says
         return CosineDecay(init, steps, end_lr=_floor(who, init, alpha))
-    target = _rate(who, "warmup_target", warmup_target)
+    target = checked_rate(who, "warmup_target", warmup_target)
     return Warmup(CosineDecay(target, steps, end_lr=_floor(who, target, alpha)), warmup, init_lr=init)
 
 
@@ -221,11 +218,11 @@ def _cosine_decay_restarts(
 ) -> Schedule:
     who = _who("CosineDecayRestarts")
     _name(who, name)
-    init = _rate(who, "initial_learning_rate", initial_learning_rate)
+    init = checked_rate(who, "initial_learning_rate", initial_learning_rate)
     first = _check.real(who, "first_decay_steps", first_decay_steps, low=1.0, high=MAX_STEP, high_open=True)
     t_mul = _check.real(who, "t_mul", t_mul, low=1.0, high=2.0**31 - 1)
     m_mul = _check.real(who, "m_mul", m_mul, low=0.0, high=1.0)
-    end = _floor(who, init, _rate(who, "alpha", alpha))
+    end = _floor(who, init, checked_rate(who, "alpha", alpha))
     period = int(first) if first.is_integer() else first
     try:
         if m_mul == 0.0:  # 0 ** 0 is 1 in the first cycle, 0 after it: alpha * initial_learning_rate from then on

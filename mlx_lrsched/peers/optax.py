@@ -19,7 +19,7 @@ from ..compose import Join, Ramp
 from ..decay import CosineDecay, ExponentialDecay, PiecewiseConstant, PolynomialDecay
 from ..interpolate import PiecewiseInterpolate
 from ..warmup import Warmup
-from ._translator import Translator, owner
+from ._translator import Translator, checked_rate, owner
 
 __all__ = ["from_optax"]
 
@@ -94,10 +94,6 @@ def _who(name: str) -> str:
     return owner("from_optax", name)
 
 
-def _rate(who: str, name: str, value: Any) -> float:
-    return _check.non_negative(who, name, value)
-
-
 def _begin(who: str, value: Any) -> int:
     begin = _check.integer(who, "transition_begin", value, low=-MAX_STEP)
     if begin < 0:
@@ -121,7 +117,7 @@ def _scales(who: str, boundaries_and_scales: Any) -> list[tuple[int, float]]:
     pairs = []
     for key, scale in boundaries_and_scales.items():
         step = _check.integer(who, "a boundaries_and_scales key", key, low=-MAX_STEP)
-        pairs.append((step, _rate(who, f"boundaries_and_scales[{step}]", scale)))
+        pairs.append((step, checked_rate(who, f"boundaries_and_scales[{step}]", scale)))
     return sorted(pairs)
 
 
@@ -135,13 +131,13 @@ def _cumulative(who: str, init_value: float, pairs: list[tuple[int, float]]) -> 
 
 @TRANSLATOR.register("constant_schedule")
 def _constant_schedule(value: float) -> Schedule:
-    return Constant(_rate(_who("constant_schedule"), "value", value))
+    return Constant(checked_rate(_who("constant_schedule"), "value", value))
 
 
 def _polynomial(
     who: str, init_value: float, end_value: float, power: float, transition_steps: int, transition_begin: int
 ) -> Schedule:
-    init, end = _rate(who, "init_value", init_value), _rate(who, "end_value", end_value)
+    init, end = checked_rate(who, "init_value", init_value), checked_rate(who, "end_value", end_value)
     power = _check.real(who, "power", power, low=0.0, high=1e3)
     steps = _check.integer(who, "transition_steps", transition_steps, low=-MAX_STEP)
     begin = _begin(who, transition_begin)
@@ -169,7 +165,7 @@ def _piecewise_constant_schedule(
 ) -> Schedule:
     who = _who("piecewise_constant_schedule")
     pairs = _scales(who, boundaries_and_scales)
-    values = _cumulative(who, _rate(who, "init_value", init_value), pairs)
+    values = _cumulative(who, checked_rate(who, "init_value", init_value), pairs)
     # A scale applies from its step on (count >= b); keys <= 0 already at step 0.
     applied = sum(1 for step, _ in pairs if step <= 0)
     starts = [step for step, _ in pairs[applied:]]
@@ -187,7 +183,7 @@ def _exponential(
     staircase: bool,
     end_value: float | None,
 ) -> Schedule:
-    init = _rate(who, "init_value", init_value)
+    init = checked_rate(who, "init_value", init_value)
     steps = _check.integer(who, "transition_steps", transition_steps, low=-MAX_STEP)
     if steps <= 0:
         raise ValueError(
@@ -200,7 +196,7 @@ def _exponential(
         raise ValueError(f"{who}: decay_rate must be > 0, got {rate!r}{why}")
     begin = _begin(who, transition_begin)
     staircase = _check.flag(who, "staircase", staircase)
-    end = None if end_value is None else _rate(who, "end_value", end_value)
+    end = None if end_value is None else checked_rate(who, "end_value", end_value)
     if rate > 1.0 and end is None:
         raise ValueError(
             f"{who}: decay_rate > 1 grows without bound; give end_value as its ceiling, got decay_rate={rate!r} "
@@ -229,9 +225,9 @@ def _exponential_decay(
 
 
 def _cosine(who: str, init_value: float, decay_steps: int, alpha: float, exponent: float) -> Schedule:
-    init = _rate(who, "init_value", init_value)
+    init = checked_rate(who, "init_value", init_value)
     steps = _check.integer(who, "decay_steps", decay_steps, low=1)
-    alpha = _rate(who, "alpha", alpha)
+    alpha = checked_rate(who, "alpha", alpha)
     exponent = _check.real(who, "exponent", exponent, low=0.0, high=1e3)
     end = _fits(who, "alpha * init_value", init * alpha)
     if exponent == 0.0:  # the cosine to the power 0 is 1 (even 0 ** 0 at the end)
@@ -257,7 +253,7 @@ def _interpolate(who: str, interpolate_type: str, init_value: float, boundaries_
     """
     shape = _INTERPOLATIONS[_check.choice(who, "interpolate_type", interpolate_type, tuple(_INTERPOLATIONS))]
     pairs = _scales(who, boundaries_and_scales)
-    values = _cumulative(who, _rate(who, "init_value", init_value), pairs)
+    values = _cumulative(who, checked_rate(who, "init_value", init_value), pairs)
     bounds = [0, *(step for step, _ in pairs)]
     first = next((i for i in range(len(pairs)) if bounds[i + 1] > 0 and bounds[i] < bounds[i + 1]), None)
     if first is None:  # every key <= 0: the last value from step 0
@@ -284,7 +280,7 @@ def _onecycle(
     who: str, transition_steps: int, peak_value: float, div_factor: float, final_div_factor: float
 ) -> tuple[int, float, float, float]:
     steps = _check.integer(who, "transition_steps", transition_steps, low=1)
-    peak = _rate(who, "peak_value", peak_value)
+    peak = checked_rate(who, "peak_value", peak_value)
     div = _check.positive(who, "div_factor", div_factor)
     final_div = _check.positive(who, "final_div_factor", final_div_factor)
     return steps, peak, div, final_div
@@ -357,7 +353,7 @@ def _warmup_cosine_decay_schedule(
     exponent: float = 1.0,
 ) -> Schedule:
     who = _who("warmup_cosine_decay_schedule")
-    init, peak = _rate(who, "init_value", init_value), _rate(who, "peak_value", peak_value)
+    init, peak = checked_rate(who, "init_value", init_value), checked_rate(who, "peak_value", peak_value)
     warmup = _warmup_steps(who, warmup_steps)
     total = _check.integer(who, "decay_steps", decay_steps, low=1)
     if total <= warmup:
@@ -365,7 +361,7 @@ def _warmup_cosine_decay_schedule(
             f"{who}: decay_steps must exceed warmup_steps (it includes the warmup), got decay_steps={total}, "
             f"warmup_steps={warmup}"
         )
-    alpha = 0.0 if peak == 0.0 else _rate(who, "end_value", end_value) / peak
+    alpha = 0.0 if peak == 0.0 else checked_rate(who, "end_value", end_value) / peak
     return _warmup(_cosine(who, peak, total - warmup, alpha, exponent), warmup, init, peak)
 
 
@@ -381,7 +377,7 @@ def _warmup_exponential_decay_schedule(
     end_value: float | None = None,
 ) -> Schedule:
     who = _who("warmup_exponential_decay_schedule")
-    init, peak = _rate(who, "init_value", init_value), _rate(who, "peak_value", peak_value)
+    init, peak = checked_rate(who, "init_value", init_value), checked_rate(who, "peak_value", peak_value)
     after = _exponential(who, peak, transition_steps, decay_rate, transition_begin, staircase, end_value)
     return _warmup(after, _warmup_steps(who, warmup_steps), init, peak)
 

@@ -137,9 +137,9 @@ def _fresh(who: str, last_epoch: Any) -> None:
         )
 
 
-def _resumed(who: str, last_epoch: Any, schedule: Schedule) -> Schedule:
-    """PyTorch's resume of a scheduler that computes its rate from ``last_epoch`` alone: the constructor's step
-    moves it to ``last_epoch + 1``."""
+def resumed(who: str, last_epoch: Any, schedule: Schedule) -> Schedule:
+    """PyTorch's resume of a scheduler that computes its rate from ``last_epoch`` alone (``LambdaLR(last_epoch=N)``
+    and the closed forms): the constructor's step moves it to ``N + 1``, so the rate is the schedule's at ``N + 1``."""
     start = _check.integer(who, "last_epoch", last_epoch, low=-1)
     if start == -1:
         return schedule
@@ -351,7 +351,7 @@ def cyclic_lr(
     schedule = CyclicLR(
         base, top, up, down, mode, gamma, cycle_momentum=cycle, base_momentum=base_momentum, max_momentum=max_momentum
     )
-    return _resumed(who, last_epoch, schedule)
+    return resumed(who, last_epoch, schedule)
 
 
 @TRANSLATOR.register("OneCycleLR")
@@ -406,7 +406,7 @@ def one_cycle_lr(
         base_momentum=base_momentum,
         max_momentum=max_momentum,
     )
-    return _resumed(who, last_epoch, schedule)
+    return resumed(who, last_epoch, schedule)
 
 
 @TRANSLATOR.register("ReduceLROnPlateau")

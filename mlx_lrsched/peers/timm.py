@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from .. import _check
+from .._shapes import MAX_DENOMINATOR, TANH_BOUND, rational
 from .._xp import MAX_STEP
 from ..base import Constant, Product, Schedule
 from ..compose import Join, PerEpoch, Ramp
@@ -25,7 +26,7 @@ from ..feedback import ReduceOnPlateau
 from ..noise import Noisy
 from ..restarts import Restarts
 from ..warmup import InverseSqrt, Linear, Warmup
-from ._translator import Translator, owner
+from ._translator import Translator, checked_rate, owner
 
 __all__ = ["TRANSLATOR", "from_timm"]
 
@@ -34,12 +35,6 @@ TRANSLATOR = Translator("timm", "from_timm")
 MAX_STEP_DENOMINATOR = 16
 """A fractional ``decay_t`` must be a ratio ``p / q`` with ``q`` at most this: the staircase is a product of ``q``
 whole-period staircases (see :func:`_staircase`)."""
-
-MAX_RATIO_DENOMINATOR = 2**20
-"""``cycle_mul`` is read as a ratio of integers with a denominator of at most this (as ``Restarts`` reads it)."""
-
-TANH_BOUND = 20.0
-"""``lb`` and ``ub`` lie in ``[-20, 20]``: beyond it ``tanh`` is 1 in float64, and ``Restarts`` refuses them."""
 
 
 def from_timm(name: str, /, lr: float, steps_per_epoch: int | None = None, **kwargs: Any) -> Schedule:
@@ -144,13 +139,9 @@ def _whole(who: str, name: str, value: Any, low: float = 0, what: str = "steps")
     return number
 
 
-def _rate(who: str, name: str, value: Any) -> float:
-    return _check.non_negative(who, name, value)
-
-
 def _cycle_mul(who: str, value: Any) -> float:
     cycle_mul = _check.real(who, "cycle_mul", value, low=1.0, high=2.0**31 - 1)
-    if float(Fraction(cycle_mul).limit_denominator(MAX_RATIO_DENOMINATOR)) != cycle_mul:
+    if rational(cycle_mul).denominator > MAX_DENOMINATOR:  # Restarts would take the float's exact value
         raise _refuse(
             who,
             "cycle_mul",
@@ -191,7 +182,7 @@ def _cycles(
 ) -> Schedule:
     """The cycles of cosine, tanh and poly: ``Restarts`` in timm's terms (``lr_min`` once ``cycle_limit`` ran out)."""
     t_initial = _whole(who, "t_initial", t_initial, low=1)
-    lr_min = _rate(who, "lr_min", lr_min)
+    lr_min = checked_rate(who, "lr_min", lr_min)
     cycle_mul = _cycle_mul(who, cycle_mul)
     cycle_decay = _check.real(who, "cycle_decay", cycle_decay)
     if not 0.0 < cycle_decay <= 1.0:
@@ -219,7 +210,7 @@ def _warmup(
 ) -> Schedule:
     """timm's linear warmup from ``warmup_lr_init``: before the schedule (prefix) or over its first steps."""
     warmup_t = _whole(who, "warmup_t", warmup_t)
-    warmup_lr_init = _rate(who, "warmup_lr_init", warmup_lr_init)
+    warmup_lr_init = checked_rate(who, "warmup_lr_init", warmup_lr_init)
     warmup_prefix = _check.flag(who, "warmup_prefix", warmup_prefix)
     if warmup_t == 0:
         return schedule
@@ -372,7 +363,7 @@ def cosine_lr_scheduler(
     steps_per_epoch: int | None = None,
 ) -> Schedule:
     who = owner("from_timm", "CosineLRScheduler")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     k_decay = _check.real(who, "k_decay", k_decay, low=0.0, high=1e3, low_open=True)
     cycles = _cycles(who, lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, shape="cos", k_decay=k_decay)
     schedule = _warmup(who, cycles, warmup_t, warmup_lr_init, warmup_prefix, peak_lr=lr)
@@ -403,7 +394,7 @@ def tanh_lr_scheduler(
     steps_per_epoch: int | None = None,
 ) -> Schedule:
     who = owner("from_timm", "TanhLRScheduler")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     _whole(who, "cycle_limit", cycle_limit, what="cycles")  # timm asserts cycle_limit >= 0 here
     lb = _check.real(who, "lb", lb, low=-TANH_BOUND, high=TANH_BOUND)
     ub = _check.real(who, "ub", ub, low=-TANH_BOUND, high=TANH_BOUND)
@@ -440,7 +431,7 @@ def poly_lr_scheduler(
     steps_per_epoch: int | None = None,
 ) -> Schedule:
     who = owner("from_timm", "PolyLRScheduler")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     power = _check.real(who, "power", power, low=0.0, high=1e3, low_open=True)
     k_decay = _check.real(who, "k_decay", k_decay, low=0.0, high=1e3, low_open=True)
     curve = {"shape": "linear", "exponent": power, "k_decay": k_decay}  # (1 - x**k) ** power
@@ -468,7 +459,7 @@ def step_lr_scheduler(
     steps_per_epoch: int | None = None,
 ) -> Schedule:
     who = owner("from_timm", "StepLRScheduler")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     stairs = _staircase(who, lr, decay_t, decay_rate)
     schedule = _warmup(who, stairs, warmup_t, warmup_lr_init, warmup_prefix, peak_lr=lr)
     return _finish(
@@ -493,7 +484,7 @@ def multi_step_lr_scheduler(
     steps_per_epoch: int | None = None,
 ) -> Schedule:
     who = owner("from_timm", "MultiStepLRScheduler")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     stairs = _milestones(who, lr, decay_t, decay_rate)
     schedule = _warmup(who, stairs, warmup_t, warmup_lr_init, warmup_prefix, peak_lr=lr)
     return _finish(
@@ -527,13 +518,13 @@ def wsd_lr_scheduler(
     steps_per_epoch: int | None = None,
 ) -> Schedule:
     who = owner("from_timm", "WSDLRScheduler")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     # timm's own checks first (timm 1.0.31 wsd_lr.py:113-135), then what has no composition here
     t_initial = _whole(who, "t_initial", t_initial, low=1)
     decay_t = _whole(who, "decay_t", decay_t, low=1)
     if decay_t > t_initial:
         raise _refuse(who, "decay_t", decay_t, f"in (0, t_initial] w/ t_initial={t_initial}")
-    lr_min = _rate(who, "lr_min", lr_min)
+    lr_min = checked_rate(who, "lr_min", lr_min)
     if stable_fn not in ("constant", "rsqrt", "power"):
         raise _refuse(who, "stable_fn", stable_fn, "one of 'constant', 'rsqrt', 'power'")
     if not callable(decay_fn) and decay_fn not in ("linear", "1-sqrt", "cosine", "power", "exp"):
@@ -601,16 +592,16 @@ def plateau_lr_scheduler(
     steps_per_epoch: int | None = None,
 ) -> Schedule:
     who = owner("from_timm", "PlateauLRScheduler")
-    lr = _rate(who, "lr", lr)
+    lr = checked_rate(who, "lr", lr)
     _check.flag(who, "initialize", initialize)
     factor = _check.real(who, "decay_rate", decay_rate, low=0.0, high=1.0, low_open=True, high_open=True)
     patience = _check.integer(who, "patience_t", patience_t)
     cooldown = _check.integer(who, "cooldown_t", cooldown_t)
     threshold = _check.real(who, "threshold", threshold, low=0.0, high=1.0, high_open=True)
     mode = _check.choice(who, "mode", mode, ("min", "max"))
-    lr_min = _rate(who, "lr_min", lr_min)
+    lr_min = checked_rate(who, "lr_min", lr_min)
     warmup_t = _whole(who, "warmup_t", warmup_t)
-    warmup_lr_init = _rate(who, "warmup_lr_init", warmup_lr_init)
+    warmup_lr_init = checked_rate(who, "warmup_lr_init", warmup_lr_init)
     # timm's step(epoch) warms up while epoch <= warmup_t and only adds noise after that
     base: Schedule = Linear(warmup_lr_init, lr, warmup_t) if warmup_t else Constant(lr)
     base = _noise(who, base, noise_range_t, noise_pct, noise_std, noise_seed, noise_type, first=warmup_t + 1)
