@@ -474,8 +474,9 @@ class CosineDecay(Schedule):
         return self
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
-        if self.num_cycles == 0.5:
-            return super().evaluate(xp, t)
+        equivalent = lowered(self)
+        if equivalent is not self:
+            return equivalent.evaluate(xp, t)
         # The wave (1 + cos(pi a t / (b T))) / 2 is 0 where a t = b T (mod 2 b T); its weight is sin^2 of the
         # exact integer distance to that zero, so it keeps its relative precision next to every zero.
         half_waves = self._half_waves

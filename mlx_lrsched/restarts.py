@@ -356,6 +356,4 @@ class CosineRestarts(Schedule):
     @property
     def phase_boundaries(self) -> tuple[int, ...]:
         """The first :data:`~mlx_lrsched._shapes.BOUNDARY_CYCLES` restarts (cycle starts after step 0)."""
-        lowered = self._lower()
-        assert isinstance(lowered, Restarts)
-        return lowered.phase_boundaries
+        return lowered(self).phase_boundaries

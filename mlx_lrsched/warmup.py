@@ -83,19 +83,23 @@ class Warmup(Schedule):
         if self.warmup_steps and self.shape != "constant":
             target = self._target()  # None for a feedback schedule: bounded by its peak
             target = self.schedule.peak if target is None else target
-            at = self.warmup_steps if self.overlay else 0
             name = (
                 "peak_lr"
                 if self.peak_lr is not None
-                else f"the schedule's value at step {at} ({type(self.schedule).__name__})"
+                else f"the schedule's value at step {self._takeover} ({type(self.schedule).__name__})"
             )
             _check.float32_blend("Warmup", ("init_lr", self.init_lr), (name, target))
+
+    @property
+    def _takeover(self) -> int:
+        """The step of the schedule at which it takes over from the warmup: ``W`` with ``overlay``, else 0."""
+        return self.warmup_steps if self.overlay else 0
 
     def _target(self) -> float | None:
         """The rate the warmup reaches, or ``None`` where it is read in the graph (a feedback schedule)."""
         if self.peak_lr is not None:
             return self.peak_lr
-        return _value_at(self.schedule, self.warmup_steps if self.overlay else 0)
+        return _value_at(self.schedule, self._takeover)
 
     def _lower(self) -> Schedule:
         if self.warmup_steps == 0:
@@ -111,9 +115,9 @@ class Warmup(Schedule):
 
     def evaluate(self, xp: Backend, t: Array) -> Array:
         if lowered(self) is self:  # a stateful schedule: its value where it takes over is read in the graph
-            since = xp.maximum(t, self.warmup_steps) - self.warmup_steps
-            after = self.schedule.evaluate(xp, since + self.warmup_steps if self.overlay else since)
-            target = self.schedule.evaluate(xp, since * 0 + (self.warmup_steps if self.overlay else 0))
+            since, takeover = xp.maximum(t, self.warmup_steps) - self.warmup_steps, self._takeover
+            after = self.schedule.evaluate(xp, since + takeover if takeover else since)
+            target = self.schedule.evaluate(xp, since * 0 + takeover)
             done = xp.to_float(xp.minimum(t, self.warmup_steps)) * (1.0 / self.warmup_steps)
             ramp = self.init_lr + (target - self.init_lr) * weight(xp, done, self.shape)
             return xp.where(t < self.warmup_steps, ramp, after)
