@@ -1,8 +1,8 @@
 """``from_hf`` against Hugging Face's ``transformers.get_scheduler`` (transformers 5.24.0), on both backends.
 
-Our step ``k`` must be the rate after ``k`` scheduler steps: within 1e-6 relative on the NumPy backend and 4e-6 in
-MLX float32 wherever the peer's rate is at least 1e-6 of the run's peak (tests/_translator_checks.py), up to the end
-of the run; past it we hold the last value where Hugging Face's cosines rise again (a deliberate difference, tested).
+Our step ``k`` must be the rate after ``k`` scheduler steps: to 1e-6 on the NumPy backend and 4e-6 in MLX float32,
+relative to ``max(|peer|, 1e-6 * peak)`` (tests/_translation.py), up to the end of the run; past it we hold the last
+value where Hugging Face's cosines rise again (a deliberate difference, tested).
 
 * Marked ``peers`` (they skip without transformers; run them with
   ``/tmp/pv/bin/python -m pytest tests/test_from_hf.py -m peers -q``): seeded random configurations of every name
@@ -29,7 +29,7 @@ import _peers as peers
 import numpy as np
 import pytest
 from _peer_configs import CONFIGS, EDGE_CONFIGS, PLATEAU_CONFIGS, plateau_metrics, run_steps
-from _translator_checks import ErrorTable, backend_values
+from _translation import Table, assert_one_line_error, assert_round_trips, backend_values, plateau_values
 from test_kernels import compiled_kernels
 
 from mlx_lrsched import (
@@ -42,14 +42,14 @@ from mlx_lrsched import (
     Schedule,
     Shift,
     Warmup,
-    from_config,
 )
 from mlx_lrsched.peers import from_hf
 from mlx_lrsched.peers.huggingface import TRANSLATOR
 
 pytest.importorskip("mlx.core")
 
-TABLE = ErrorTable("from_hf vs transformers 5.24.0", "from_hf_errors.md")
+TABLE = Table("from_hf vs transformers 5.24.0 and tests/_peer_formulas.py", "from_hf_errors.md", "transformers")
+_report = TABLE.fixture()
 
 PEER_DRAWS = 60
 """Random configurations per name against transformers stepped for real."""
@@ -58,12 +58,6 @@ FORMULA_DRAWS = 25
 """Random configurations per name against the transcriptions, in the default run."""
 
 NAMES = sorted(CONFIGS["hf"])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _error_table(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    yield
-    TABLE.report(request.config, tmp_path_factory.getbasetemp())
 
 
 def _translate(name: str, config: dict[str, Any]) -> Schedule:
@@ -95,10 +89,10 @@ def _refusal(name: str, config: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_run(key: str, name: str, config: dict[str, Any], expected: np.ndarray) -> None:
+def _check_run(peer: str, name: str, config: dict[str, Any], expected: np.ndarray) -> None:
     """Every step up to the end of the run; past the end, the value at the end held."""
     schedule = _translate(name, config)
-    TABLE.check(key, schedule, expected, _compared(name, config, expected.size), f"{config}")
+    TABLE.check(name, schedule, expected, _compared(name, config, expected.size), peer=peer, what=f"{config}")
     end = _end(name, config)
     if end is not None:
         held = schedule(np.arange(end, end + 50))
@@ -144,14 +138,10 @@ EXTRA_EDGES: dict[str, list[dict[str, Any]]] = {
 def test_random_configs_match_transformers_at_every_step(name: str) -> None:
     rng = random.Random(f"from_hf/{name}")
     for config in _configs(name, rng, PEER_DRAWS):
-        refusal = _refusal(name, config)
-        if refusal is not None:
-            with pytest.raises(ValueError, match=refusal):
-                _translate(name, config)
-            TABLE.refuse(name)
+        if TABLE.refused(name, _refusal(name, config), _translate, name, config):
             continue
         steps = run_steps("hf", name, config)
-        _check_run(name, name, config, peers.peer_values("hf", name, config, steps))
+        _check_run("transformers", name, config, peers.peer_values("hf", name, config, steps))
 
 
 @pytest.mark.peers
@@ -164,15 +154,8 @@ def test_reduce_lr_on_plateau_matches_transformers_after_every_metric() -> None:
         expected = peers.hf_rates("reduce_lr_on_plateau", config["lr"], 0, metrics=metrics, **kwargs)
         schedule = _translate("reduce_lr_on_plateau", config)
         assert isinstance(schedule, ReduceOnPlateau)
-        got: dict[str, list[float]] = {"numpy": [], "mlx": []}
-        for metric in [None, *metrics]:
-            if metric is not None:
-                schedule.update(metric)
-            numpy_value, mlx_value = backend_values(schedule, np.array([7]))
-            got["numpy"].append(float(numpy_value[0]))
-            got["mlx"].append(float(mlx_value[0]))
-        arrays = {backend: np.asarray(values) for backend, values in got.items()}
-        TABLE.check_values("reduce_lr_on_plateau", arrays, expected, what=f"{config}, metrics {metrics}")
+        got = plateau_values(schedule, metrics, 7)
+        TABLE.check_values("reduce_lr_on_plateau", got, expected, what=f"{config}, metrics {metrics}")
 
 
 def hf_resumed_rates(name: str, config: dict[str, Any], last_epoch: int, steps: int) -> np.ndarray:
@@ -213,7 +196,8 @@ def test_resumed_runs_are_shifted_by_last_epoch_plus_one(name: str) -> None:
         assert schedule == Shift(_translate(name, config), resume + 1)
         expected = hf_resumed_rates(name, config, resume, steps - resume - 1)
         compared = _compared(name, config, steps)[resume + 1 :]
-        TABLE.check(f"{name} resumed (last_epoch)", schedule, expected, compared, f"{config}, last_epoch={resume}")
+        what = f"{config}, last_epoch={resume}"
+        TABLE.check(f"{name} resumed (last_epoch)", schedule, expected, compared, what=what)
 
 
 @pytest.mark.peers
@@ -284,7 +268,7 @@ def test_get_schedulers_checks_are_kept(name: str, kwargs: dict[str, Any]) -> No
         peers.hf_rates(name, 0.5, 2, **{**kwargs})
     with pytest.raises(ValueError) as error:
         from_hf(name, 0.5, **kwargs)
-    assert "\n" not in str(error.value) and len(str(error.value)) <= 300
+    assert_one_line_error(error.value, "from_hf")
 
 
 @pytest.mark.peers
@@ -308,16 +292,13 @@ FORMULA_NAMES = [name for name in NAMES if name in formulas.HF_NAMES]
 def test_random_configs_match_the_transcriptions(name: str) -> None:
     rng = random.Random(f"from_hf/formulas/{name}")
     for config in _configs(name, rng, FORMULA_DRAWS):
-        refusal = _refusal(name, config)
-        if refusal is not None:
-            with pytest.raises(ValueError, match=refusal):
-                _translate(name, config)
+        if TABLE.refused(name, _refusal(name, config), _translate, name, config, peer="transcription"):
             continue
         steps = run_steps("hf", name, config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             expected = np.asarray(formulas.curve("hf", name, steps, **config))
-        _check_run(f"{name} (transcription)", name, config, expected)
+        _check_run("transcription", name, config, expected)
 
 
 def test_reduce_lr_on_plateau_matches_the_transcription() -> None:
@@ -385,7 +366,7 @@ HAND_CASES: list[tuple[str, float, int | None, int | None, dict[str, Any], list[
 def test_hand_computed_values(case: Any) -> None:
     name, lr, warmup, total, kwargs, expected = case
     schedule = from_hf(name, lr, warmup, total, **kwargs)
-    TABLE.check(f"{name} (hand-computed)", schedule, expected, what=f"{case}")
+    TABLE.check(name, schedule, expected, peer="hand-computed", what=f"{case}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         transcribed = [formulas.hf_get_scheduler(name, k, lr, warmup, total, **kwargs) for k in range(len(expected))]
@@ -476,9 +457,7 @@ REFUSALS: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
 def test_refusals_say_why_in_one_line(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], pattern: str) -> None:
     with pytest.raises((ValueError, TypeError), match=pattern) as error:
         from_hf(name, *args, **kwargs)
-    message = str(error.value)
-    assert message.startswith("from_hf")
-    assert "\n" not in message and len(message) <= 300, message
+    assert_one_line_error(error.value, "from_hf")
 
 
 def test_both_training_and_stable_steps_warn_as_hugging_face_does() -> None:
@@ -533,11 +512,9 @@ counts of 2 are explained by :data:`TWO_KERNELS`."""
 def test_translations_are_ordinary_schedules(case: str, tmp_path: Any) -> None:
     name, kwargs, expected_kernels = KERNEL_CASES[case]
     schedule = from_hf(name, 0.1, **kwargs)
-    rebuilt = from_config(schedule.to_json())
-    assert rebuilt == schedule
     steps = np.array([0, 1, 99, 100, 101, 500, 899, 900, 999, 1000, 1001, 10**9])
+    assert_round_trips(schedule, steps)
     numpy_values, mlx_values = backend_values(schedule, steps)
-    np.testing.assert_array_equal(rebuilt(steps), numpy_values)
     shown = numpy_values >= 1e-6 * schedule.peak
     np.testing.assert_allclose(mlx_values[shown], numpy_values[shown], rtol=5e-7)
     assert len(compiled_kernels(schedule, tmp_path)) == expected_kernels, TWO_KERNELS

@@ -6,13 +6,14 @@ at every step of whole runs and a few past the end. Two layers:
 
 1. Marked ``peers``: random configurations per class (``tests/_peer_configs.py``: together they cover every argument)
    against Keras 3.15.1 itself with the torch backend in float64 (``tests/_peers.py``), and the builders' defaults
-   pinned against Keras' own signatures. ``pytest -m peers tests/test_from_keras.py -s`` prints the table.
+   pinned against Keras' own signatures (``pytest -m peers tests/test_from_keras.py``).
 2. The default run (Keras is not installed there): fewer configurations against the literal transcriptions of
    ``tests/_peer_formulas.py``.
 
 Where Keras' own cycle index (a float ``log``, floored in float32) or staircase count (floored in float32) differs
 from the exact one, the step is left out of the comparison and ours must equal the exact formula there instead
-(written below with exact rationals); those steps are counted in the printed table.
+(written below with exact rationals); those steps are counted in the table of errors that the terminal summary prints
+(also written to ``from_keras_errors.md`` in pytest's base temporary directory).
 """
 
 from __future__ import annotations
@@ -30,13 +31,12 @@ import numpy as np
 import pytest
 from _peer_configs import CONFIGS, EDGE_CONFIGS, run_steps
 from _translation import (
-    Record,
+    Table,
+    assert_errors,
     assert_one_line_error,
     assert_round_trips,
+    backend_values,
     draw_translated,
-    errors,
-    mlx_values,
-    relative_errors,
 )
 from test_kernels import compiled_kernels
 
@@ -48,16 +48,8 @@ NAMES = sorted(CONFIGS["keras"])
 PEER_DRAWS = 60
 DEFAULT_DRAWS = 6
 
-PEERS = Record("from_keras vs Keras 3.15.1 (float64)")
-DEFAULT = Record("from_keras vs tests/_peer_formulas.py")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report() -> Any:
-    yield
-    for record in (PEERS, DEFAULT):
-        if record.tallies:
-            print("\n" + record.report())
+TABLE = Table("from_keras vs Keras 3.15.1 (float64) and tests/_peer_formulas.py", "from_keras_errors.md", "Keras")
+_report = TABLE.fixture()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -139,14 +131,12 @@ def transcription(name: str, config: dict[str, Any], steps: int) -> np.ndarray:
     return np.array([formula(step, **config) for step in range(steps)], dtype=np.float64)
 
 
-def compare(schedule: Any, name: str, config: dict[str, Any], reference: np.ndarray) -> tuple[float, float, int]:
-    """Worst errors away from Keras' off-index steps, where ours must be the exact formula; how many there were."""
+def compare(schedule: Any, name: str, config: dict[str, Any], reference: np.ndarray, peer: str) -> None:
+    """Ours against ``reference`` away from Keras' off-index steps, where ours must be the exact formula."""
     steps = np.arange(len(reference))
     off = off_steps(name, config, steps)
-    numpy_error, mlx_error = errors(schedule, reference, f"{name} {config}", mask=~off)
-    if off.any():
-        errors(schedule, exact_values(name, config, steps), f"{name} {config} (Keras' float index)", mask=off)
-    return numpy_error, mlx_error, int(off.sum())
+    exact = exact_values(name, config, steps) if off.any() else None
+    TABLE.check(name, schedule, reference, ~off, exact=exact, peer=peer, what=f"{config}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -154,10 +144,10 @@ def compare(schedule: Any, name: str, config: dict[str, Any], reference: np.ndar
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def random_runs(name: str, draws: int, record: Record) -> Any:
+def random_runs(name: str, draws: int, peer: str) -> Any:
     rng = random.Random(f"from_keras/{name}")  # a str seed: the same draws in every process
     for _ in range(draws):
-        config, schedule = draw_translated(CONFIGS["keras"][name], rng, from_keras, name, record[name], ())
+        config, schedule = draw_translated(CONFIGS["keras"][name], rng, from_keras, name, (), TABLE.row(name, peer))
         yield config, schedule, run_steps("keras", name, config)
 
 
@@ -165,20 +155,14 @@ def random_runs(name: str, draws: int, record: Record) -> Any:
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_keras_over_whole_runs(name: str) -> None:
     peers.keras_values("InverseTimeDecay", 1, initial_learning_rate=1.0, decay_steps=1, decay_rate=1.0)  # or skip
-    tally = PEERS[name]
-    for config, schedule, steps in random_runs(name, PEER_DRAWS, PEERS):
-        numpy_error, mlx_error, off = compare(schedule, name, config, keras_reference(name, config, steps))
-        tally.add(numpy_error, mlx_error)
-        tally.skipped_steps += off
+    for config, schedule, steps in random_runs(name, PEER_DRAWS, "Keras"):
+        compare(schedule, name, config, keras_reference(name, config, steps), "Keras")
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_the_transcription_over_whole_runs(name: str) -> None:
-    tally = DEFAULT[name]
-    for config, schedule, steps in random_runs(name, DEFAULT_DRAWS, DEFAULT):
-        numpy_error, mlx_error, off = compare(schedule, name, config, transcription(name, config, steps))
-        tally.add(numpy_error, mlx_error)
-        tally.skipped_steps += off
+    for config, schedule, steps in random_runs(name, DEFAULT_DRAWS, "transcription"):
+        compare(schedule, name, config, transcription(name, config, steps), "transcription")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -205,14 +189,11 @@ PROBES: list[tuple[str, dict[str, Any], list[int]]] = [
 
 
 def compare_probe(name: str, config: dict[str, Any], steps: list[int], reference: np.ndarray) -> int:
+    """Ours is the exact formula at every probed step, and Keras' value where Keras' index is exact."""
     grid = np.array(steps, dtype=np.int64)
-    schedule = from_keras(name, **config)
-    off = off_steps(name, config, grid)
-    exact = exact_values(name, config, grid)
-    for values, tolerance in ((schedule(grid), 1e-6), (mlx_values(schedule, grid), 4e-6)):
-        # ours: Keras' value where its index is exact, the exact formula where it is not
-        assert np.all(relative_errors(values, exact) <= tolerance), (name, values, exact)
-        assert np.all(relative_errors(values, reference)[~off] <= tolerance), (name, values, reference)
+    got, off = backend_values(from_keras(name, **config), grid), off_steps(name, config, grid)
+    assert_errors(got, exact_values(name, config, grid), what=f"{name} {config}: the exact formula")
+    assert_errors(got, reference, ~off, what=f"{name} {config}: where Keras' index is exact")
     return int(off.sum())
 
 
@@ -256,14 +237,17 @@ def test_restarts_with_alpha_and_m_mul_match_keras_where_the_peak_rule_was_off_b
     assert np.max(np.abs(peak_rule(np.arange(steps)) - reference)) == pytest.approx(2.3e-2, rel=1e-9)
     translated = from_keras("CosineDecayRestarts", **ISSUE_CASE)
     assert translated == CosineRestarts(1.0, 10, t_mult=2.0, m_mul=0.77, end_lr=0.1, m_mul_mode="amplitude")
-    numpy_error, mlx_error = errors(translated, reference, "issue 15's case")
+    numpy_error, mlx_error = TABLE.check(
+        "CosineDecayRestarts", translated, reference, peer="transcription", what="issue 15"
+    )
     assert numpy_error < 1e-12 and mlx_error < 1e-6
     assert translated(np.array([10]))[0] == pytest.approx(0.793, rel=1e-15)
 
 
 @pytest.mark.peers
 def test_issue_case_matches_keras() -> None:
-    errors(from_keras("CosineDecayRestarts", **ISSUE_CASE), keras_reference("CosineDecayRestarts", ISSUE_CASE, 70), "")
+    reference = keras_reference("CosineDecayRestarts", ISSUE_CASE, 70)
+    TABLE.check("CosineDecayRestarts", from_keras("CosineDecayRestarts", **ISSUE_CASE), reference, what="issue 15")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -315,12 +299,13 @@ def case_steps(name: str, config: dict[str, Any]) -> int:
 @pytest.mark.peers
 @pytest.mark.parametrize(("name", "config"), CASES, ids=CASE_IDS)
 def test_hand_picked_cases_match_keras(name: str, config: dict[str, Any]) -> None:
-    compare(from_keras(name, **config), name, config, keras_reference(name, config, case_steps(name, config)))
+    compare(from_keras(name, **config), name, config, keras_reference(name, config, case_steps(name, config)), "Keras")
 
 
 @pytest.mark.parametrize(("name", "config"), CASES, ids=CASE_IDS)
 def test_hand_picked_cases_match_the_transcription(name: str, config: dict[str, Any]) -> None:
-    compare(from_keras(name, **config), name, config, transcription(name, config, case_steps(name, config)))
+    reference = transcription(name, config, case_steps(name, config))
+    compare(from_keras(name, **config), name, config, reference, "transcription")
 
 
 def test_builders_map_to_the_native_schedules() -> None:
@@ -469,4 +454,5 @@ def test_round_trips_through_its_config(case: str) -> None:
 def test_growth_to_float32_range_stays_finite_on_mlx() -> None:
     schedule = from_keras("ExponentialDecay", initial_learning_rate=1e-4, decay_steps=100, decay_rate=10.0)
     steps = np.array([3900, 4000, 4100])  # 1e35, 1e36, 1e37: within float32's range
-    np.testing.assert_allclose(mlx_values(schedule, steps), schedule(steps), rtol=4e-6)
+    numpy_values, mlx_values = backend_values(schedule, steps)
+    np.testing.assert_allclose(mlx_values, numpy_values, rtol=4e-6)

@@ -6,13 +6,13 @@ whole runs and a few past the end. Two layers:
 
 1. Marked ``peers``: random configurations per schedule (``tests/_peer_configs.py``: together they cover every
    argument) against optax 0.2.8 itself with ``jax_enable_x64`` (``tests/_peers.py``), and the builders' defaults
-   pinned against optax's own signatures. Run with ``pytest -m peers tests/test_from_optax.py -s`` for the table of
-   configurations and worst errors.
+   pinned against optax's own signatures (``pytest -m peers tests/test_from_optax.py``).
 2. The default run (optax is not installed there): fewer configurations against the literal transcriptions of
    ``tests/_peer_formulas.py``, which ``tests/test_peer_formulas.py`` checks against optax itself.
 
 Configurations optax would run but we refuse by design (``decay_rate > 1`` without ``end_value``) must be refused
-with that reason and are counted, not compared.
+with that reason and are counted, not compared. The terminal summary prints the configurations and worst errors per
+schedule (also written to ``from_optax_errors.md`` in pytest's base temporary directory).
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ import numpy as np
 import pytest
 from _peer_configs import CONFIGS, EDGE_CONFIGS, run_steps
 from _translation import (
-    Record,
+    Table,
     assert_one_line_error,
     assert_round_trips,
+    backend_values,
     draw_translated,
-    errors,
-    mlx_values,
     relative_errors,
 )
 from test_kernels import compiled_kernels
@@ -48,16 +47,8 @@ REFUSED = ("grows without bound",)
 PEER_DRAWS = 60
 DEFAULT_DRAWS = 5
 
-PEERS = Record("from_optax vs optax 0.2.8 (float64)")
-DEFAULT = Record("from_optax vs tests/_peer_formulas.py")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report() -> Any:
-    yield
-    for record in (PEERS, DEFAULT):
-        if record.tallies:
-            print("\n" + record.report())
+TABLE = Table("from_optax vs optax 0.2.8 (float64) and tests/_peer_formulas.py", "from_optax_errors.md", "optax")
+_report = TABLE.fixture()
 
 
 def xla_slack(name: str, config: dict[str, Any], steps: int) -> np.ndarray | float:
@@ -96,17 +87,13 @@ def late_drops(name: str, config: dict[str, Any], steps: int) -> np.ndarray:
     return late
 
 
-def compare_with_optax(schedule: Any, name: str, config: dict[str, Any], steps: int) -> tuple[float, float, int]:
-    """Worst errors against optax away from its late staircase drops, where ours must be the exact formula (the
-    transcription, which floors an exact quotient); and how many steps those were."""
+def compare_with_optax(schedule: Any, name: str, config: dict[str, Any], steps: int) -> None:
+    """Ours against optax away from its late staircase drops, where ours must be the exact formula (the transcription,
+    which floors an exact quotient)."""
     late = late_drops(name, config, steps)
-    what = f"{name} {config}"
-    numpy_error, mlx_error = errors(
-        schedule, optax_reference(name, config, steps), what, xla_slack(name, config, steps), ~late
-    )
-    if late.any():
-        errors(schedule, transcription(name, config, steps), f"{what} (optax's late drops)", mask=late)
-    return numpy_error, mlx_error, int(late.sum())
+    exact = transcription(name, config, steps) if late.any() else None
+    reference, slack = optax_reference(name, config, steps), xla_slack(name, config, steps)
+    TABLE.check(name, schedule, reference, ~late, exact=exact, slack=slack, what=f"{config}")
 
 
 def optax_reference(name: str, config: dict[str, Any], steps: int) -> np.ndarray:
@@ -122,11 +109,13 @@ def transcription(name: str, config: dict[str, Any], steps: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def random_runs(name: str, draws: int, record: Record) -> Any:
+def random_runs(name: str, draws: int, peer: str) -> Any:
     """``draws`` accepted configurations of ``name`` with their translations and run lengths."""
     rng = random.Random(f"from_optax/{name}")  # a str seed: the same draws in every process
     for _ in range(draws):
-        config, schedule = draw_translated(CONFIGS["optax"][name], rng, from_optax, name, record[name], REFUSED)
+        config, schedule = draw_translated(
+            CONFIGS["optax"][name], rng, from_optax, name, REFUSED, TABLE.row(name, peer)
+        )
         yield config, schedule, run_steps("optax", name, config)
 
 
@@ -134,18 +123,14 @@ def random_runs(name: str, draws: int, record: Record) -> Any:
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_optax_over_whole_runs(name: str) -> None:
     peers.optax_values("constant_schedule", 1, value=0.0)  # skips here (or fails in CI) without optax
-    tally = PEERS[name]
-    for config, schedule, steps in random_runs(name, PEER_DRAWS, PEERS):
-        numpy_error, mlx_error, late = compare_with_optax(schedule, name, config, steps)
-        tally.add(numpy_error, mlx_error)
-        tally.skipped_steps += late
+    for config, schedule, steps in random_runs(name, PEER_DRAWS, "optax"):
+        compare_with_optax(schedule, name, config, steps)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_matches_the_transcription_over_whole_runs(name: str) -> None:
-    tally = DEFAULT[name]
-    for config, schedule, steps in random_runs(name, DEFAULT_DRAWS, DEFAULT):
-        tally.add(*errors(schedule, transcription(name, config, steps), f"{name} {config}"))
+    for config, schedule, steps in random_runs(name, DEFAULT_DRAWS, "transcription"):
+        TABLE.check(name, schedule, transcription(name, config, steps), peer="transcription", what=f"{config}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -253,8 +238,8 @@ def test_hand_picked_cases_match_optax(name: str, config: dict[str, Any]) -> Non
 
 @pytest.mark.parametrize(("name", "config"), CASES, ids=CASE_IDS)
 def test_hand_picked_cases_match_the_transcription(name: str, config: dict[str, Any]) -> None:
-    steps = case_steps(name, config)
-    errors(from_optax(name, **config), transcription(name, config, steps), f"{name} {config}")
+    reference = transcription(name, config, case_steps(name, config))
+    TABLE.check(name, from_optax(name, **config), reference, peer="transcription", what=f"{config}")
 
 
 REFUSED_EDGES = [
@@ -327,7 +312,8 @@ def test_join_takes_translated_schedules_and_pairs_alike() -> None:
     assert pairs == mixed == Join(objects, [5, 12])
     steps = 30
     config = {"schedules": JOIN_PARTS, "boundaries": [5, 12]}
-    errors(mixed, transcription("join_schedules", config, steps), "join of schedules and pairs")
+    reference = transcription("join_schedules", config, steps)
+    TABLE.check("join_schedules", mixed, reference, peer="transcription", what="join of schedules and pairs")
 
 
 @pytest.mark.peers
@@ -335,7 +321,7 @@ def test_join_of_translated_schedules_matches_optax() -> None:
     objects = [from_optax(name, **kwargs) for name, kwargs in JOIN_PARTS]
     joined = from_optax("join_schedules", schedules=objects, boundaries=[5, 12])
     reference = optax_reference("join_schedules", {"schedules": JOIN_PARTS, "boundaries": [5, 12]}, 30)
-    errors(joined, reference, "join of translated schedules")
+    TABLE.check("join_schedules", joined, reference, what="join of translated schedules")
 
 
 @pytest.mark.parametrize(
@@ -550,6 +536,5 @@ def test_three_warmup_cosine_cycles_are_one_kernel(tmp_path: Path) -> None:
 )
 def test_cosine_exponent_keeps_float32_within_5e_7() -> None:
     schedule = from_optax("cosine_decay_schedule", init_value=1.0, decay_steps=180, exponent=3.0)
-    steps = np.arange(181)
-    reference = schedule(steps)
-    assert np.max(relative_errors(mlx_values(schedule, steps), reference)) <= 5e-7
+    reference, values = backend_values(schedule, 181)
+    assert np.max(relative_errors(values, reference)) <= 5e-7

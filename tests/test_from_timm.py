@@ -6,14 +6,15 @@ configurations of every scheduler against timm's real ``scheduler._get_lr(t)`` (
 and each builder's defaults against timm's own ``__init__``. Default run (no timm): the same comparisons against the
 literal transcriptions of ``tests/_peer_formulas.py``, on fewer configurations.
 
-Tolerance: ``|ours - reference| <= tol * max(|reference|, 1e-6 * peak)`` with tol 1e-6 on NumPy and 4e-6 on MLX.
+Tolerance: 1e-6 on NumPy and 4e-6 on MLX, relative to ``max(|reference|, 1e-6 * peak)`` (tests/_translation.py).
 
 timm finds a cycle with a float ``math.log(1 - t / t_initial * (1 - cycle_mul), cycle_mul)`` and the position in it
 as a float difference; at some cycle starts the log rounds below the integer and timm counts the step as the end of
 the previous cycle. ``from_timm`` does not copy that: at the steps where timm's own float index disagrees with the
 exact one (or its float position is negative, where timm's ``t_curr ** k_decay`` turns complex), the expected value is
 timm's formula with the exact cycle (:func:`exact_value`), which every other step checks too. The steps are counted
-and printed with the errors (``-s``).
+in the table of errors that the terminal summary prints (and ``from_timm_errors.md`` in pytest's base temporary
+directory).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import inspect
 import math
 import random
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +34,15 @@ import _peers as peers
 import numpy as np
 import pytest
 from _peer_configs import CONFIGS, EDGE_CONFIGS, PLATEAU_CONFIGS, plateau_metrics, run_steps
+from _translation import (
+    TOLERANCE,
+    Table,
+    assert_one_line_error,
+    assert_round_trips,
+    backend_values,
+    plateau_values,
+    relative_errors,
+)
 
 from mlx_lrsched import (
     Join,
@@ -44,39 +53,19 @@ from mlx_lrsched import (
     Restarts,
     StepDecay,
     Warmup,
-    from_config,
 )
 from mlx_lrsched.noise import Noisy
 from mlx_lrsched.peers import from_timm
 from mlx_lrsched.peers.timm import TRANSLATOR
 
-mx = pytest.importorskip("mlx.core")
-
-NUMPY_TOL = 1e-6
-MLX_TOL = 4e-6
-FLOOR = 1e-6
-"""Errors are relative to ``max(|reference|, FLOOR * peak)``."""
+pytest.importorskip("mlx.core")
 
 CYCLES = ("CosineLRScheduler", "TanhLRScheduler", "PolyLRScheduler")
 SCHEDULERS = sorted(CONFIGS["timm"])
 TIMM_RATIO_DENOMINATOR = 2**20  # how Restarts reads cycle_mul as a ratio
 
-STATS: dict[tuple[str, str], dict[str, float]] = defaultdict(
-    lambda: {"configs": 0, "refused": 0, "steps": 0, "float_index_steps": 0, "numpy": 0.0, "mlx": 0.0}
-)
-"""Per (oracle, scheduler): configurations compared and refused, steps, steps off timm's float index, worst errors."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report() -> Iterator[None]:
-    yield
-    if STATS:
-        print("\nfrom_timm: oracle, scheduler, configs (refused), steps (off timm's float index), NumPy / MLX error")
-        for (oracle, name), row in sorted(STATS.items()):
-            print(
-                f"  {oracle:14s} {name:22s} {int(row['configs']):4d} ({int(row['refused'])}) "
-                f"{int(row['steps']):6d} ({int(row['float_index_steps'])}) {row['numpy']:.2e} / {row['mlx']:.2e}"
-            )
+TABLE = Table("from_timm vs timm 1.0.31 and tests/_peer_formulas.py", "from_timm_errors.md", "timm")
+_report = TABLE.fixture()
 
 
 def seeded(*parts: str) -> random.Random:
@@ -242,46 +231,26 @@ def exact_value(name: str, t: int, config: dict[str, Any]) -> float:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def relative_error(values: np.ndarray, expected: np.ndarray, peak: float) -> float:
-    scale = np.maximum(np.abs(expected), FLOOR * peak)
-    return float(np.max(np.abs(values - expected) / np.where(scale > 0, scale, 1.0), initial=0.0))
-
-
 def check_run(oracle: str, name: str, config: dict[str, Any], reference: np.ndarray) -> None:
-    """Ours at every step of ``reference`` (NaN where the oracle failed), on both backends, recorded in STATS."""
-    steps = reference.size
-    off = float_index_steps(name, config, steps) | ~np.isfinite(reference)
-    expected = reference
-    if name in CYCLES:
-        exact = np.array([exact_value(name, t, config) for t in range(steps)])
-        agree = relative_error(exact[~off], reference[~off], float(np.max(np.abs(exact))))
-        assert agree <= 1e-9, f"the exact-cycle oracle is not timm's formula off its boundaries: {agree}"
-        expected = np.where(off, exact, reference)
-    peak = float(np.max(np.abs(expected), initial=0.0))
+    """Ours at every step of ``reference`` (NaN where the oracle failed), on both backends; for the cycles, timm's
+    formula on the exact cycle where timm's float index is off (or failed)."""
     schedule = ours(name, config)
-    t = np.arange(steps)
-    numpy_error = relative_error(schedule(t), expected, peak)
-    mlx_values = np.asarray(schedule(mx.array(t, dtype=mx.uint64)), dtype=np.float64)
-    mlx_error = relative_error(mlx_values, expected, peak)
-    row = STATS[(oracle, name)]
-    row["configs"] += 1
-    row["steps"] += steps
-    row["float_index_steps"] += int(off.sum())
-    row["numpy"] = max(row["numpy"], numpy_error)
-    row["mlx"] = max(row["mlx"], mlx_error)
-    assert numpy_error <= NUMPY_TOL, f"{name} {config}: NumPy {numpy_error:.3g}"
-    assert mlx_error <= MLX_TOL, f"{name} {config}: MLX {mlx_error:.3g}"
+    if name not in CYCLES:
+        TABLE.check(name, schedule, reference, peer=oracle, what=f"{config}")
+        return
+    off = float_index_steps(name, config, reference.size) | ~np.isfinite(reference)
+    exact = np.array([exact_value(name, t, config) for t in range(reference.size)])
+    agree = np.max(relative_errors(exact, reference, ~off))
+    assert agree <= 1e-9, f"the exact-cycle oracle is not timm's formula off its boundaries: {agree}"
+    TABLE.check(name, schedule, reference, ~off, exact=exact, peer=oracle, what=f"{config}")
 
 
 def check_config(oracle: str, name: str, config: dict[str, Any], values: Callable[[int], np.ndarray]) -> None:
     """A configuration that ``from_timm`` builds is compared; one that it must refuse is refused, with the reason."""
     reason = refusal(name, config)
-    if reason is not None:
-        with pytest.raises(ValueError, match=rf"^from_timm\('{name}'\): {re.escape(reason)}"):
-            ours(name, config)
-        STATS[(oracle, name)]["refused"] += 1
-        return
-    check_run(oracle, name, config, values(run_steps("timm", name, config)))
+    pattern = None if reason is None else rf"^from_timm\('{name}'\): {re.escape(reason)}"
+    if not TABLE.refused(name, pattern, ours, name, config, peer=oracle):
+        check_run(oracle, name, config, values(run_steps("timm", name, config)))
 
 
 def timm_values(name: str, config: dict[str, Any], steps: int) -> np.ndarray:
@@ -447,9 +416,7 @@ def test_errors_name_timms_argument_in_one_short_line(name: str, kwargs: dict[st
     kwargs = {"t_in_epochs": False, **kwargs} if name != "PlateauLRScheduler" else {"steps_per_epoch": 1, **kwargs}
     with pytest.raises(ValueError) as caught:
         from_timm(name, 0.1, **kwargs)
-    text = str(caught.value)
-    assert text.startswith(f"from_timm('{name}'): {message}"), text
-    assert "\n" not in text and len(text) < 300, text
+    assert_one_line_error(caught.value, f"from_timm('{name}'): {message}")
 
 
 def test_unknown_names_and_arguments_get_a_suggestion() -> None:
@@ -477,21 +444,15 @@ def test_builder_defaults_are_the_transcriptions() -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def plateau_run(config: dict[str, Any], metrics: list[float], backend: str = "numpy") -> list[float]:
-    """Ours fed timm's way: the rate at epoch 0, then after each epoch's metric (ignored while epoch <= warmup_t)."""
+def plateau_run(config: dict[str, Any], metrics: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Ours fed timm's way, on both backends: the rate at epoch 0, then after each epoch's metric (ignored while
+    epoch <= warmup_t)."""
     kwargs = {key: value for key, value in config.items() if key != "lr"}
     plateau = from_timm("PlateauLRScheduler", config["lr"], steps_per_epoch=1, **kwargs)
     assert isinstance(plateau, ReduceOnPlateau)
-
-    def rate(epoch: int) -> float:
-        return float(plateau(np.int64(epoch) if backend == "numpy" else mx.array(epoch, dtype=mx.uint64)))
-
-    rates = [rate(0)]
-    for epoch, metric in enumerate(metrics, start=1):
-        if epoch > config.get("warmup_t", 0):
-            plateau.update(metric)
-        rates.append(rate(epoch))
-    return rates
+    warmup = config.get("warmup_t", 0)
+    fed = [metric if epoch > warmup else None for epoch, metric in enumerate(metrics, start=1)]
+    return plateau_values(plateau, fed, np.arange(len(metrics) + 1))
 
 
 def test_plateau_matches_the_transcription() -> None:
@@ -500,7 +461,7 @@ def test_plateau_matches_the_transcription() -> None:
         config = PLATEAU_CONFIGS["timm"]["PlateauLRScheduler"](rng)
         metrics = [float(np.float32(m)) for m in plateau_metrics(rng, 50)]  # ours compares metrics in float32
         expected = formulas.timm_plateau_run(metrics=metrics, **config)
-        np.testing.assert_allclose(plateau_run(config, metrics), expected, rtol=1e-12)
+        np.testing.assert_allclose(plateau_run(config, metrics)[0], expected, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -519,8 +480,8 @@ def test_noise_is_on_timms_range_per_epoch_and_within_noise_pct() -> None:
     inside = ratio[(epochs >= 5) & (epochs <= 30)]
     assert np.all(inside != 0.0) and np.all(np.abs(inside) < 0.3)
     assert np.all(inside == inside[:, :1])  # one draw per epoch, as timm's step(epoch)
-    mlx_values = np.asarray(noisy(mx.array(steps, dtype=mx.uint64)))
-    np.testing.assert_allclose(mlx_values, noisy(steps), rtol=1e-6)
+    numpy_values, mlx_values = backend_values(noisy, steps)
+    np.testing.assert_allclose(mlx_values, numpy_values, rtol=1e-6)
 
 
 def representative() -> list[Any]:
@@ -569,11 +530,9 @@ def test_compiled_kernels(index: int, tmp_path: Path) -> None:
 def test_translations_round_trip_through_their_configs() -> None:
     steps = np.array([0, 1, 5, 99, 100, 101, 1000, 10_000, 123_456])
     for schedule in representative():
-        again = from_config(schedule.to_config())
-        assert again == schedule
-        np.testing.assert_array_equal(again(steps), schedule(steps))
-        mlx_values = np.asarray(again(mx.array(steps, dtype=mx.uint64)))
-        np.testing.assert_allclose(mlx_values, schedule(steps), rtol=5e-7, atol=1e-6 * schedule.peak * 5e-7)
+        assert_round_trips(schedule, steps)
+        numpy_values, mlx_values = backend_values(schedule, steps)
+        np.testing.assert_allclose(mlx_values, numpy_values, rtol=5e-7, atol=1e-6 * schedule.peak * 5e-7)
 
 
 def test_kinds_of_result() -> None:
@@ -619,9 +578,8 @@ def test_a_staircase_takes_a_fractional_period() -> None:
 def test_tanh_restarts_with_growing_cycles_are_float32_exact() -> None:
     steps = np.arange(100_000)
     for schedule in (Restarts(0.1, 10, t_mult=1.5, shape="tanh"), Restarts(0.1, 10, t_mult=2, shape="tanh", ub=5.5)):
-        reference = schedule(steps)
-        values = np.asarray(schedule(mx.array(steps, dtype=mx.uint64)), dtype=np.float64)
-        assert relative_error(values, reference, float(reference.max())) <= 5e-7
+        reference, values = backend_values(schedule, steps)
+        assert np.max(relative_errors(values, reference)) <= 5e-7
 
 
 def test_tanh_cycles_under_a_warmup_are_one_kernel(tmp_path: Path) -> None:
@@ -660,18 +618,14 @@ def test_defaults_are_timms(name: str) -> None:
 @pytest.mark.peers
 def test_plateau_matches_timm() -> None:
     rng = seeded("plateau-timm")
-    worst = worst_mlx = 0.0
     for _ in range(40):
         config = PLATEAU_CONFIGS["timm"]["PlateauLRScheduler"](rng)
         metrics = [float(np.float32(m)) for m in plateau_metrics(rng, 60)]
         expected = peers.timm_plateau_rates(metrics=metrics, **config)
-        mine = np.array(plateau_run(config, metrics))
-        mine_mlx = np.array(plateau_run(config, metrics, "mlx"))
-        worst = max(worst, relative_error(mine, expected, float(np.max(expected))))
-        worst_mlx = max(worst_mlx, relative_error(mine_mlx, expected, float(np.max(expected))))
-        np.testing.assert_allclose(mine, expected, rtol=1e-12)
-        np.testing.assert_allclose(mine_mlx, expected, rtol=MLX_TOL)
-    STATS[("timm", "PlateauLRScheduler")].update(configs=40, numpy=worst, mlx=worst_mlx)
+        got = plateau_run(config, metrics)
+        np.testing.assert_allclose(got[0], expected, rtol=1e-12)
+        np.testing.assert_allclose(got[1], expected, rtol=TOLERANCE["mlx"])
+        TABLE.check_values("PlateauLRScheduler", got, expected, what=f"{config}, metrics {metrics}")
 
 
 def truncated_normal_std(pct: float, std: float) -> float:

@@ -1,8 +1,7 @@
 """``from_torch`` against PyTorch 2.13.0's ``torch.optim.lr_scheduler``, stepped for real, on both backends.
 
-Our step ``k`` must be PyTorch's rate after ``k`` calls of ``scheduler.step()``: within 1e-6 relative on the NumPy
-backend and 4e-6 in MLX float32 wherever PyTorch's rate is at least 1e-6 of the run's peak
-(tests/_translator_checks.py).
+Our step ``k`` must be PyTorch's rate after ``k`` calls of ``scheduler.step()``: to 1e-6 on the NumPy backend and 4e-6
+in MLX float32, relative to ``max(|peer|, 1e-6 * peak)`` (tests/_translation.py).
 
 * Marked ``peers`` (they skip without torch, run in the default run where torch is installed, and with
   ``/tmp/pv/bin/python -m pytest tests/test_from_torch.py -m peers -q``): seeded random configurations of every
@@ -26,7 +25,7 @@ import _peers as peers
 import numpy as np
 import pytest
 from _peer_configs import CONFIGS, EDGE_CONFIGS, PLATEAU_CONFIGS, plateau_metrics, run_steps, torch_momentum_kind
-from _translator_checks import ErrorTable, backend_values
+from _translation import Table, assert_one_line_error, assert_round_trips, backend_values, plateau_values
 from test_kernels import compiled_kernels
 
 from mlx_lrsched import (
@@ -52,16 +51,11 @@ from mlx_lrsched.peers.pytorch import CHAIN_PARTS, SEQUENCE_PARTS, TRANSLATOR
 mx = pytest.importorskip("mlx.core")
 optim = pytest.importorskip("mlx.optimizers")
 
-TABLE = ErrorTable("from_torch vs PyTorch 2.13.0", "from_torch_errors.md")
+TABLE = Table("from_torch vs PyTorch 2.13.0", "from_torch_errors.md", "PyTorch")
+_report = TABLE.fixture()
 
 DRAWS = 60
 """Random configurations per scheduler (and per composition)."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _error_table(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    yield
-    TABLE.report(request.config, tmp_path_factory.getbasetemp())
 
 
 def _torch() -> Any:
@@ -118,16 +112,12 @@ def test_random_configs_match_pytorch_at_every_step(name: str) -> None:
     rng = random.Random(f"from_torch/{name}")
     configs = [CONFIGS["torch"][name](rng) for _ in range(DRAWS)] + EDGE_CONFIGS["torch"].get(name, [])
     for config in configs:
-        refusal = _refusal(name, config)
-        if refusal is not None:
-            with pytest.raises(ValueError, match=refusal):
-                _translate(name, config)
-            TABLE.refuse(name)
+        if TABLE.refused(name, _refusal(name, config), _translate, name, config):
             continue
         steps = run_steps("torch", name, config)
         expected = peers.peer_values("torch", name, config, steps)
         schedule = _translate(name, config)
-        TABLE.check(name, schedule, expected, _compared(name, config, steps), f"{config}")
+        TABLE.check(name, schedule, expected, _compared(name, config, steps), what=f"{config}")
         _assert_holds_past_the_end(name, config, schedule, steps)
 
 
@@ -149,8 +139,8 @@ def test_momentum_matches_pytorch_on_sgd_momentum_and_adam_beta1(name: str) -> N
         schedule = _translate(name, config)
         assert schedule.momentum_schedule is not None
         compared = _compared(name, config, steps)
-        TABLE.check(f"{name} momentum ({kind})", schedule.momentum_schedule, momenta, compared, f"{config}")
-        TABLE.check(f"{name} (runs with momentum)", schedule, rates, compared, f"{config}")
+        TABLE.check(f"{name} momentum ({kind})", schedule.momentum_schedule, momenta, compared, what=f"{config}")
+        TABLE.check(f"{name} (runs with momentum)", schedule, rates, compared, what=f"{config}")
 
 
 def _lr(rng: random.Random) -> float:
@@ -238,7 +228,7 @@ def test_random_sequences_of_mixed_parts_match_pytorch() -> None:
         lr, parts, milestones, steps, compared = _sequence(rng)
         expected = torch_sequence(lr, parts, milestones, steps)
         schedule = from_torch("SequentialLR", lr=lr, schedulers=parts, milestones=milestones)
-        TABLE.check("SequentialLR", schedule, expected, compared, f"lr={lr}, {parts}, {milestones}")
+        TABLE.check("SequentialLR", schedule, expected, compared, what=f"lr={lr}, {parts}, {milestones}")
 
 
 SEQUENCE_QUIRKS = [
@@ -306,7 +296,7 @@ def test_random_chains_are_the_product_of_pytorchs_factors() -> None:
         schedule = from_torch("ChainedScheduler", lr=lr, schedulers=parts)
         end = _chain_end(parts)
         compared = np.arange(steps) < (steps if end is None else end)
-        TABLE.check("ChainedScheduler", schedule, expected, compared, f"lr={lr}, {parts}")
+        TABLE.check("ChainedScheduler", schedule, expected, compared, what=f"lr={lr}, {parts}")
 
 
 @pytest.mark.peers
@@ -318,15 +308,8 @@ def test_reduce_lr_on_plateau_matches_pytorch_after_every_metric() -> None:
         expected = peers.torch_plateau_rates(metrics=metrics, **config)
         schedule = from_torch("ReduceLROnPlateau", **config)
         assert isinstance(schedule, ReduceOnPlateau)
-        got: dict[str, list[float]] = {"numpy": [], "mlx": []}
-        for metric in [None, *metrics]:
-            if metric is not None:
-                schedule.update(metric)
-            numpy_value, mlx_value = backend_values(schedule, np.array([0]))
-            got["numpy"].append(float(numpy_value[0]))
-            got["mlx"].append(float(mlx_value[0]))
-        arrays = {backend: np.asarray(values) for backend, values in got.items()}
-        TABLE.check_values("ReduceLROnPlateau", arrays, expected, what=f"{config}, metrics {metrics}")
+        got = plateau_values(schedule, metrics, 0)
+        TABLE.check_values("ReduceLROnPlateau", got, expected, what=f"{config}, metrics {metrics}")
 
 
 @pytest.mark.peers
@@ -596,7 +579,7 @@ HAND_CASES: list[tuple[str, dict[str, Any], list[float]]] = [
 )
 def test_hand_computed_values(name: str, kwargs: dict[str, Any], expected: list[float]) -> None:
     schedule = from_torch(name, **kwargs)
-    TABLE.check(f"{name} (hand-computed)", schedule, expected, what=f"{kwargs}")
+    TABLE.check(name, schedule, expected, peer="hand-computed", what=f"{kwargs}")
 
 
 @pytest.mark.parametrize(("name", "kwargs", "expected"), HAND_CASES[:-2], ids=[c[0] for c in HAND_CASES[:-2]])
@@ -770,9 +753,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
 def test_refusals_say_why_in_one_line(name: str, kwargs: dict[str, Any], pattern: str) -> None:
     with pytest.raises((ValueError, TypeError), match=pattern) as error:
         from_torch(name, **kwargs)
-    message = str(error.value)
-    assert message.startswith("from_torch")
-    assert "\n" not in message and len(message) <= 300, message
+    assert_one_line_error(error.value, "from_torch")
 
 
 def test_unknown_names_get_a_suggestion() -> None:
@@ -836,17 +817,15 @@ KERNEL_CASES: dict[str, tuple[str, dict[str, Any], int]] = {
 def test_translations_are_ordinary_schedules(case: str, tmp_path: Any) -> None:
     name, kwargs, expected_kernels = KERNEL_CASES[case]
     schedule = from_torch(name, **kwargs)
-    rebuilt = from_config(schedule.to_json())
-    assert rebuilt == schedule
     steps = np.array([0, 1, 9, 10, 11, 99, 500, 999, 1000, 10**9])
+    assert_round_trips(schedule, steps)
     numpy_values, mlx_values = backend_values(schedule, steps)
-    np.testing.assert_array_equal(rebuilt(steps), numpy_values)
     shown = numpy_values >= 1e-6 * schedule.peak  # the precision contract's floor
     np.testing.assert_allclose(mlx_values[shown], numpy_values[shown], rtol=5e-7)
     assert len(compiled_kernels(schedule, tmp_path)) == expected_kernels
     momentum = schedule.momentum_schedule
     if momentum is not None:
-        assert rebuilt.momentum_schedule == momentum
+        assert from_config(schedule.to_json()).momentum_schedule == momentum
         assert len(compiled_kernels(momentum, tmp_path)) == 1
 
 
