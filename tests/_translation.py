@@ -19,6 +19,7 @@ directory and prints them in the terminal summary.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -234,6 +235,12 @@ def assert_round_trips(schedule: Schedule, steps: int | Sequence[int] | np.ndarr
         assert rebuilt == schedule and repr(rebuilt) == repr(schedule)
         for again, before in zip(backend_values(rebuilt, steps), values, strict=True):
             np.testing.assert_array_equal(again, before)
+
+
+def parameters(function: Any, skip: int = 0) -> list[tuple[str, Any]]:
+    """``(name, default)`` of each parameter of ``function``, the first ``skip`` left out: a builder's signature
+    against the peer's, or against its transcription (whose first parameter is the step)."""
+    return [(p.name, p.default) for p in list(inspect.signature(function).parameters.values())[skip:]]
 
 
 def assert_one_line_error(error: BaseException, prefix: str, *words: str) -> None:

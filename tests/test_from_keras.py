@@ -37,6 +37,7 @@ from _translation import (
     assert_round_trips,
     backend_values,
     draw_translated,
+    parameters,
 )
 from test_kernels import compiled_kernels
 
@@ -378,10 +379,6 @@ def test_unknown_names_and_arguments_get_suggestions() -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 # Signatures: every Keras schedule class, with Keras' defaults
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def parameters(function: Any, skip: int = 0) -> list[tuple[str, Any]]:
-    return [(p.name, p.default) for p in list(inspect.signature(function).parameters.values())[skip:]]
 
 
 def test_every_transcribed_class_has_a_builder_with_its_defaults() -> None:

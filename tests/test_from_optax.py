@@ -33,6 +33,7 @@ from _translation import (
     assert_round_trips,
     backend_values,
     draw_translated,
+    parameters,
     relative_errors,
 )
 from test_kernels import compiled_kernels
@@ -403,11 +404,6 @@ def test_unknown_names_and_arguments_get_suggestions() -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 # Signatures: every optax schedule, with optax's defaults
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def parameters(function: Any, skip: int = 0) -> list[tuple[str, Any]]:
-    """``(name, default)`` of each parameter, the first ``skip`` left out."""
-    return [(p.name, p.default) for p in list(inspect.signature(function).parameters.values())[skip:]]
 
 
 def test_every_transcribed_schedule_has_a_builder_with_its_defaults() -> None:
